@@ -1,0 +1,152 @@
+"""Per-field diffs between versions: computed once, stored, served without queries."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Any
+
+from django.db import models
+
+from history.tracking import canonical_text, is_numeric, is_text, tracked_fields
+
+_TOKEN_RE = re.compile(r"\s+|\w+|[^\w\s]")
+
+
+class DiffOp(StrEnum):
+    """What a text segment does in a word-level diff."""
+
+    EQUAL = "equal"
+    INSERT = "insert"
+    DELETE = "delete"
+
+
+@dataclass(frozen=True)
+class TextSegment:
+    """A run of text that is kept, inserted or deleted."""
+
+    op: DiffOp
+    text: str
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One field's change between two versions, values in canonical text form."""
+
+    field: str
+    label: str
+    old_value: str | None
+    new_value: str | None
+    numeric: bool = False
+    decimal_places: int | None = None
+    text: bool = False
+
+    @property
+    def delta(self) -> str | None:
+        """`new - old` for numeric fields whose both values are set."""
+        if not self.numeric or self.old_value is None or self.new_value is None:
+            return None
+        try:
+            difference = Decimal(self.new_value) - Decimal(self.old_value)
+        except InvalidOperation:
+            return None
+        if self.decimal_places is not None:
+            return f"{difference:.{self.decimal_places}f}"
+        return str(difference)
+
+    @property
+    def segments(self) -> list[TextSegment] | None:
+        """A word-level diff from old to new, for text fields."""
+        if not self.text:
+            return None
+        return text_segments(self.old_value or "", self.new_value or "")
+
+
+def text_segments(old: str, new: str) -> list[TextSegment]:
+    """Diff two texts word by word; adjacent segments of the same op are merged."""
+    old_tokens = _TOKEN_RE.findall(old)
+    new_tokens = _TOKEN_RE.findall(new)
+    segments: list[TextSegment] = []
+
+    def add(op: DiffOp, tokens: list[str]) -> None:
+        if not tokens:
+            return
+        text = "".join(tokens)
+        if segments and segments[-1].op == op:
+            segments[-1] = TextSegment(op, segments[-1].text + text)
+        else:
+            segments.append(TextSegment(op, text))
+
+    matcher = difflib.SequenceMatcher(a=old_tokens, b=new_tokens, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            add(DiffOp.EQUAL, old_tokens[i1:i2])
+        else:
+            add(DiffOp.DELETE, old_tokens[i1:i2])
+            add(DiffOp.INSERT, new_tokens[j1:j2])
+    return segments
+
+
+def _label(field: models.Field[Any, Any]) -> str:
+    name = str(field.verbose_name)
+    return name[:1].upper() + name[1:]
+
+
+def field_change(
+    field: models.Field[Any, Any], old_value: str | None, new_value: str | None
+) -> FieldChange:
+    """Describe a change of `field` given its canonical old and new values."""
+    return FieldChange(
+        field=field.name,
+        label=_label(field),
+        old_value=old_value,
+        new_value=new_value,
+        numeric=is_numeric(field),
+        decimal_places=getattr(field, "decimal_places", None),
+        text=is_text(field),
+    )
+
+
+def values_of(
+    model: type[models.Model], obj: Any, fields: list[str] | None = None
+) -> dict[str, str | None]:
+    """The canonical values of `obj`'s tracked fields (a model or a version)."""
+    return {
+        field.name: canonical_text(field, getattr(obj, field.attname))
+        for field in tracked_fields(model)
+        if fields is None or field.name in fields
+    }
+
+
+def values_diff(
+    old: dict[str, str | None], new: dict[str, str | None]
+) -> dict[str, list[str | None]]:
+    """The stored form of a diff: `{field: [old, new]}` for each field that differs."""
+    return {
+        name: [old.get(name), value]
+        for name, value in sorted(new.items())
+        if old.get(name) != value
+    }
+
+
+def changes_from_stored(
+    model: type[models.Model], stored: dict[str, list[str | None]]
+) -> list[FieldChange]:
+    """Turn a stored diff into `FieldChange`s, sorted by field; no queries."""
+    fields = {field.name: field for field in tracked_fields(model)}
+    return [
+        field_change(fields[name], old, new)
+        for name, (old, new) in sorted(stored.items())
+        if name in fields
+    ]
+
+
+def history_diff(
+    *, model: type[models.Model], old: Any, new: Any, fields: list[str] | None = None
+) -> list[FieldChange]:
+    """The changes from `old` to `new` (versions or instances of `model`)."""
+    stored = values_diff(values_of(model, old, fields), values_of(model, new, fields))
+    return changes_from_stored(model, stored)

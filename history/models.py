@@ -1,0 +1,66 @@
+"""Models of the history machinery.
+
+`VersionExtras` is the abstract base that every tracked model's historical model
+inherits (through simple-history's `bases=`): it adds the stored diff, the
+revert marker and the request context to each version. `ApiToken` authenticates
+the scripts whose changes the versions record.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class VersionExtras(models.Model):
+    """Columns added to every historical model.
+
+    Versions are immutable, so the diff against the previous version is computed
+    once when the version is written and stored in `history_changes` as
+    `{field_name: [old, new]}` in canonical text form.
+    """
+
+    history_changes = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Fields this version changed: {field: [old, new]} as text.",
+    )
+    history_reverted_from = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+        help_text="The version a revert went back to, when a revert wrote this one.",
+    )
+    history_ip_address = models.GenericIPAddressField(null=True, blank=True)
+    history_user_agent = models.TextField(blank=True, default="")
+    history_request_id = models.CharField(max_length=128, blank=True, default="")
+
+    class Meta:
+        abstract = True
+
+
+class ApiToken(models.Model):
+    """A bearer token for a script or service acting as a user.
+
+    Only the SHA-256 digest of the token is stored; the token itself is shown
+    once, when it is created.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100, blank=True, default="")
+    prefix = models.CharField(max_length=12, db_index=True)
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"

@@ -1,0 +1,209 @@
+"""Writes that record versions: save, delete and revert any tracked model.
+
+Every write runs in one transaction, so a change and its version commit together
+or not at all. `actor` is the user making the change; `None` means a process
+outside any request (a shell, a job), which is not permission-checked and is
+recorded with no user.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+
+from history.diff import FieldChange, history_diff
+from history.errors import HistoryErrorCode, OperationDenied, as_invalid, operation_error
+from history.selectors import history_latest, history_versions
+from history.signals import REVERTED_FROM_ATTRIBUTE
+from history.tracking import DELETED, history_model_for, stored_fields, tracked_field_names
+
+
+@dataclass(frozen=True)
+class RevertResult:
+    """What a revert did, or would do on a dry run."""
+
+    instance: models.Model
+    record: Any | None
+    changes: list[FieldChange] = field(default_factory=list)
+
+
+def require_permission(actor: Any | None, model: type[models.Model], action: str) -> None:
+    """Refuse unless `actor` holds `<app>.<action>_<model>`; `None` is the system."""
+    if actor is None:
+        return
+    permission = f"{model._meta.app_label}.{action}_{model._meta.model_name}"
+    if not actor.has_perm(permission):
+        raise OperationDenied(f"You do not have the {permission} permission.")
+
+
+def clean_reason(reason: str | None, *, required: bool) -> str | None:
+    """Strip a change reason; refuse a missing or blank one when it is required."""
+    cleaned = reason.strip() if reason is not None else None
+    if required and not cleaned:
+        raise operation_error(
+            HistoryErrorCode.REASON_REQUIRED, "A reason is required.", field="reason"
+        )
+    return cleaned or None
+
+
+def history_save(
+    *,
+    instance: models.Model,
+    actor: Any | None,
+    reason: str | None,
+    reverted_from: Any | None = None,
+    force_insert: bool = False,
+) -> None:
+    """Validate and save a tracked instance, recording its version.
+
+    Raises:
+        ValidationError: with code INVALID for each field that fails validation.
+    """
+    try:
+        instance.full_clean(validate_unique=True, validate_constraints=True)
+    except ValidationError as error:
+        raise as_invalid(error) from error
+    _mark(instance, actor=actor, reason=reason, reverted_from=reverted_from)
+    with transaction.atomic():
+        instance.save(force_insert=force_insert)
+    # Return what was stored (e.g. decimals at the field's precision).
+    instance.refresh_from_db()
+
+
+def history_delete(*, instance: models.Model, actor: Any | None, reason: str | None) -> None:
+    """Delete a tracked instance, recording its DELETED version."""
+    _mark(instance, actor=actor, reason=reason, reverted_from=None)
+    with transaction.atomic():
+        instance.delete()
+
+
+def _mark(
+    instance: models.Model, *, actor: Any | None, reason: str | None, reverted_from: Any
+) -> None:
+    instance._change_reason = reason  # type: ignore[attr-defined]
+    if actor is not None and actor.is_authenticated:
+        instance._history_user = actor  # type: ignore[attr-defined]
+    setattr(instance, REVERTED_FROM_ATTRIBUTE, reverted_from)
+
+
+def _check_fields(model: type[models.Model], fields: Iterable[str] | None) -> list[str]:
+    names = tracked_field_names(model)
+    if fields is None:
+        return names
+    wanted = list(dict.fromkeys(fields))
+    unknown = [name for name in wanted if name not in names]
+    if unknown or not wanted:
+        raise operation_error(
+            HistoryErrorCode.UNKNOWN_FIELD,
+            f"Not tracked: {', '.join(unknown) or '(no fields given)'}. "
+            f"Tracked fields: {', '.join(names)}.",
+            field="fields",
+        )
+    return wanted
+
+
+@transaction.atomic
+def history_revert(
+    *,
+    model: type[models.Model],
+    pk: Any,
+    record_id: Any,
+    actor: Any | None,
+    reason: str | None,
+    fields: Iterable[str] | None = None,
+    expected_latest_id: Any | None = None,
+    dry_run: bool = False,
+) -> RevertResult:
+    """Bring an object back to the values of one of its versions.
+
+    The object's row (or, for a deleted object, its newest version) is locked
+    first, so concurrent reverts and updates of the same object serialise. A
+    deleted object is restored under its old primary key. The new version is
+    marked as reverted from `record`.
+
+    Raises:
+        OperationDenied: the actor lacks change (or, to restore, add) permission.
+        ValidationError: with a `HistoryErrorCode`; nothing is written.
+    """
+    require_permission(actor, model, "change")
+    cleaned_reason = clean_reason(reason, required=True)
+    history_model = history_model_for(model)
+    pk_name = model._meta.pk.attname
+
+    instance = model._default_manager.select_for_update().filter(pk=pk).first()
+    if instance is None:
+        latest = history_versions(model=model, pk=pk).select_for_update().first()
+        if latest is None or latest.history_type != DELETED:
+            raise operation_error(
+                HistoryErrorCode.NOT_FOUND, "No such object.", field="id"
+            )
+        require_permission(actor, model, "add")
+    else:
+        latest = history_latest(model=model, pk=pk)
+
+    record = history_model.objects.filter(history_id=record_id).first()
+    if record is None:
+        raise operation_error(
+            HistoryErrorCode.NOT_FOUND, "No such version.", field="record"
+        )
+    if getattr(record, pk_name) != getattr(instance or latest, pk_name):
+        raise operation_error(
+            HistoryErrorCode.RECORD_MISMATCH,
+            "This version belongs to another object.",
+            field="record",
+        )
+    if record.history_type == DELETED:
+        raise operation_error(
+            HistoryErrorCode.NOT_FOUND,
+            "A DELETED version records no state to go back to.",
+            field="record",
+        )
+    names = _check_fields(model, fields)
+    if expected_latest_id is not None and (
+        latest is None or str(latest.history_id) != str(expected_latest_id)
+    ):
+        raise operation_error(
+            HistoryErrorCode.STALE,
+            "The object has changed since: expectedLatest is no longer its newest "
+            "version.",
+            field="expectedLatest",
+        )
+
+    restoring = instance is None
+    current = latest if restoring else instance
+    changes = history_diff(model=model, old=current, new=record, fields=names)
+    if not changes and not restoring:
+        raise operation_error(
+            HistoryErrorCode.NOTHING_TO_REVERT,
+            "The object already has these values.",
+        )
+
+    target = _restored_instance(model, latest) if restoring else instance
+    assert target is not None
+    for name in names:
+        attname = model._meta.get_field(name).attname
+        setattr(target, attname, getattr(record, attname))
+    if dry_run:
+        return RevertResult(instance=target, record=None, changes=changes)
+
+    history_save(
+        instance=target,
+        actor=actor,
+        reason=cleaned_reason,
+        reverted_from=record,
+        force_insert=restoring,
+    )
+    return RevertResult(
+        instance=target, record=history_latest(model=model, pk=pk), changes=changes
+    )
+
+
+def _restored_instance(model: type[models.Model], version: Any) -> models.Model:
+    """A new, unsaved instance carrying every stored value of a version."""
+    values = {f.attname: getattr(version, f.attname) for f in stored_fields(model)}
+    values[model._meta.pk.attname] = getattr(version, model._meta.pk.attname)
+    return model(**values)

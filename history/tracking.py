@@ -1,0 +1,90 @@
+"""What a tracked model records: its historical model and its tracked fields.
+
+A model is tracked when it declares
+`history = HistoricalRecords(related_name=..., bases=[VersionExtras])`. Fields
+listed in simple-history's `excluded_fields` are never stored in versions; of the
+stored ones, the editable fields are the ones diffed and reverted.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+from decimal import Decimal
+from typing import Any
+
+from django.db import models
+
+HistoryModel = type[models.Model]
+
+CREATED = "+"
+UPDATED = "~"
+DELETED = "-"
+NEWEST_FIRST = ("-history_date", "-history_id")
+
+
+def history_model_for(model: type[models.Model]) -> Any:
+    """The historical model of a tracked model."""
+    attribute = getattr(model._meta, "simple_history_manager_attribute", None)
+    if attribute is None:
+        raise TypeError(f"{model.__name__} is not tracked by simple-history.")
+    return getattr(model, attribute).model
+
+
+def tracked_model_for(history_model: Any) -> type[models.Model]:
+    """The tracked model a historical model records."""
+    model: type[models.Model] = history_model.instance_type
+    return model
+
+
+@functools.cache
+def tracked_fields(model: type[models.Model]) -> tuple[models.Field[Any, Any], ...]:
+    """The fields a version of `model` diffs and reverts, in declaration order."""
+    stored = {field.name for field in history_model_for(model).tracked_fields}
+    return tuple(
+        field
+        for field in model._meta.concrete_fields
+        if field.name in stored and field.editable and not field.primary_key
+    )
+
+
+def tracked_field_names(model: type[models.Model]) -> list[str]:
+    """The names of `model`'s tracked fields."""
+    return [field.name for field in tracked_fields(model)]
+
+
+def stored_fields(model: type[models.Model]) -> list[models.Field[Any, Any]]:
+    """Every non-key field a version of `model` stores, editable or not."""
+    return [
+        field
+        for field in history_model_for(model).tracked_fields
+        if not field.primary_key
+    ]
+
+
+def object_pk_of(record: Any) -> Any:
+    """The primary key of the object a version records."""
+    return getattr(record, tracked_model_for(type(record))._meta.pk.attname)
+
+
+def is_numeric(field: models.Field[Any, Any]) -> bool:
+    """Whether a field holds a number (and so gets a `delta`)."""
+    return isinstance(field, models.IntegerField | models.DecimalField | models.FloatField)
+
+
+def is_text(field: models.Field[Any, Any]) -> bool:
+    """Whether a field holds free text (and so gets word-level segments)."""
+    return isinstance(field, models.CharField | models.TextField) and not field.choices
+
+
+def canonical_text(field: models.Field[Any, Any], value: Any) -> str | None:
+    """A value's canonical text form: the form diffs store and clients see."""
+    if value is None:
+        return None
+    if isinstance(field, models.DecimalField):
+        return f"{Decimal(value):.{field.decimal_places}f}"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
+        return value.isoformat()
+    return str(value)

@@ -1,0 +1,38 @@
+"""Permission checks of the GraphQL layer, answered from the loaded viewer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from strawberry.permission import BasePermission
+from strawberry.types import Info
+
+from schema.context import viewer_of
+
+PERMISSION_DENIED = "PERMISSION_DENIED"
+
+
+def view_history_permission(model: type[models.Model]) -> str:
+    """The permission that lets a viewer read the versions of `model`."""
+    return f"{model._meta.app_label}.view_historical{model._meta.model_name}"
+
+
+def can_view_history(info: Info[Any, Any], model: type[models.Model]) -> bool:
+    """Whether the viewer may read the versions of `model`."""
+    return viewer_of(info).has_perm(view_history_permission(model))
+
+
+def history_permission(model: type[models.Model]) -> type[BasePermission]:
+    """A field permission that refuses viewers who may not read `model`'s history."""
+    permission = view_history_permission(model)
+
+    class CanViewHistory(BasePermission):
+        message = f"You need the {permission} permission to read history."
+        error_extensions = {"code": PERMISSION_DENIED}  # noqa: RUF012
+
+        def has_permission(self, source: Any, info: Info[Any, Any], **kwargs: Any) -> bool:
+            return viewer_of(info).has_perm(permission)
+
+    CanViewHistory.__name__ = f"CanView{model.__name__}History"
+    return CanViewHistory

@@ -1,0 +1,73 @@
+"""Queries: products, their history, the audit feed and time travel."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+import strawberry
+import strawberry_django
+from strawberry import relay
+from strawberry.types import Info
+from strawberry_django.relay import DjangoListConnection
+
+from history import selectors
+from products.models import Product
+from schema.context import viewer_of
+from schema.filters import HistoricalProductFilter, ProductFilter, ProductOrder
+from schema.ids import pk_of
+from schema.permissions import history_permission
+from schema.types import HistoricalProductType, ProductType, UserType
+
+
+@strawberry.type
+class Query:
+    node: relay.Node | None = strawberry_django.node(
+        description="Any object by its global id."
+    )
+
+    @strawberry_django.field(
+        description="A product by its global id; null when it does not exist (or was deleted)."
+    )
+    def product(self, id: relay.GlobalID) -> ProductType | None:
+        pk = pk_of(id, "Product")
+        if pk is None:
+            return None
+        return Product.objects.filter(pk=pk).first()  # type: ignore[return-value]
+
+    products: DjangoListConnection[ProductType] = strawberry_django.connection(
+        filters=ProductFilter,
+        ordering=ProductOrder,
+        description="The products of the catalog.",
+    )
+
+    product_history: DjangoListConnection[HistoricalProductType] = (
+        strawberry_django.connection(
+            filters=HistoricalProductFilter,
+            permission_classes=[history_permission(Product)],
+            description=(
+                "The audit feed: every version of every product, deleted ones "
+                "included, newest first."
+            ),
+        )
+    )
+
+    @strawberry_django.field(
+        permission_classes=[history_permission(Product)],
+        description=(
+            "The version of a product that was in force at a moment; null if it did "
+            "not exist then."
+        ),
+    )
+    def product_as_of(
+        self, id: relay.GlobalID, at: datetime.datetime
+    ) -> HistoricalProductType | None:
+        pk = pk_of(id, "Product")
+        if pk is None:
+            return None
+        return selectors.history_as_of(model=Product, pk=pk, at=at)  # type: ignore[no-any-return]
+
+    @strawberry.field(description="The logged-in user; null when anonymous.")
+    def me(self, info: Info[Any, Any]) -> UserType | None:
+        viewer = viewer_of(info)
+        return viewer.user if viewer.is_authenticated else None
