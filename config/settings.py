@@ -25,7 +25,11 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 def env_list(name: str, default: str = "") -> list[str]:
     """Read a comma-separated environment variable."""
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+    return [
+        item.strip()
+        for item in os.environ.get(name, default).split(",")
+        if item.strip()
+    ]
 
 
 DEBUG = env_bool("DJANGO_DEBUG", default=False)
@@ -34,8 +38,7 @@ SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
-            "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off "
-            "(see .env.example)."
+            "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off (see .env.example)."
         )
     SECRET_KEY = "insecure-development-key-do-not-use-in-production"
 
@@ -102,10 +105,11 @@ def database_config(url: str) -> dict[str, object]:
         options.setdefault("init_command", "PRAGMA journal_mode=WAL;")
         options.setdefault("transaction_mode", "IMMEDIATE")
         options.setdefault("timeout", 20)
-    elif config["ENGINE"] == "django.db.backends.postgresql":
-        if env_bool("DATABASE_POOL", default=True):
-            options.setdefault("pool", {"min_size": 1, "max_size": 10, "timeout": 10})
-            config["CONN_MAX_AGE"] = 0
+    elif config["ENGINE"] == "django.db.backends.postgresql" and env_bool(
+        "DATABASE_POOL", default=True
+    ):
+        options.setdefault("pool", {"min_size": 1, "max_size": 10, "timeout": 10})
+        config["CONN_MAX_AGE"] = 0
     config["OPTIONS"] = options
     return config
 
@@ -152,7 +156,12 @@ GRAPHQL_IDE = env_bool("GRAPHQL_IDE", default=True)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+    "root": {
+        "handlers": ["console"],
+        "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO"),
+    },
 }

@@ -4,7 +4,7 @@ from history.models import ApiToken
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ApiTokenAdmin(admin.ModelAdmin):
     list_display = ("prefix", "user", "name", "created_at", "expires_at", "revoked_at")
     list_filter = ("revoked_at",)
     search_fields = ("prefix", "user__username", "name")

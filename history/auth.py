@@ -27,4 +27,4 @@ class ModelBackend(DjangoModelBackend):
                 .distinct()
             )
             user_obj._perm_cache = {f"{app}.{codename}" for app, codename in rows}
-        return user_obj._perm_cache  # type: ignore[no-any-return]
+        return user_obj._perm_cache

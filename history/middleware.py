@@ -17,7 +17,7 @@ Handler = Callable[[HttpRequest], Any]
 
 
 @sync_and_async_middleware
-def RequestIdMiddleware(get_response: Handler) -> Handler:  # noqa: N802
+def RequestIdMiddleware(get_response: Handler) -> Handler:
     """Give every request an id (the client's `X-Request-ID` or a new one).
 
     The id, the client address and the user agent are captured here, once, as
@@ -70,13 +70,13 @@ def _authenticate(request: HttpRequest, user: Any) -> None:
         return user
 
     request.user = user
-    request.auser = auser  # type: ignore[attr-defined]
+    request.auser = auser
     # A bearer token is not sent by browsers on their own, so CSRF cannot forge it.
     request._dont_enforce_csrf_checks = True  # type: ignore[attr-defined]
 
 
 @sync_and_async_middleware
-def BearerTokenMiddleware(get_response: Handler) -> Handler:  # noqa: N802
+def BearerTokenMiddleware(get_response: Handler) -> Handler:
     """Authenticate `Authorization: Bearer <token>` requests as the token's user.
 
     A bad, expired or revoked token is refused with a 401 GraphQL error: it never

@@ -16,10 +16,21 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
 from history.diff import FieldChange, history_diff
-from history.errors import HistoryErrorCode, OperationDenied, as_invalid, operation_error
+from history.errors import (
+    HistoryErrorCode,
+    OperationDenied,
+    as_invalid,
+    operation_error,
+)
 from history.selectors import history_latest, history_versions
 from history.signals import REVERTED_FROM_ATTRIBUTE
-from history.tracking import DELETED, history_model_for, stored_fields, tracked_field_names
+from history.tracking import (
+    DELETED,
+    history_model_for,
+    stored_fields,
+    tracked_field_names,
+    tracked_fields,
+)
 
 
 @dataclass(frozen=True)
@@ -31,7 +42,9 @@ class RevertResult:
     changes: list[FieldChange] = field(default_factory=list)
 
 
-def require_permission(actor: Any | None, model: type[models.Model], action: str) -> None:
+def require_permission(
+    actor: Any | None, model: type[models.Model], action: str
+) -> None:
     """Refuse unless `actor` holds `<app>.<action>_<model>`; `None` is the system."""
     if actor is None:
         return
@@ -74,7 +87,9 @@ def history_save(
     instance.refresh_from_db()
 
 
-def history_delete(*, instance: models.Model, actor: Any | None, reason: str | None) -> None:
+def history_delete(
+    *, instance: models.Model, actor: Any | None, reason: str | None
+) -> None:
     """Delete a tracked instance, recording its DELETED version."""
     _mark(instance, actor=actor, reason=reason, reverted_from=None)
     with transaction.atomic():
@@ -184,8 +199,9 @@ def history_revert(
 
     target = _restored_instance(model, latest) if restoring else instance
     assert target is not None
+    by_name = {f.name: f for f in tracked_fields(model)}
     for name in names:
-        attname = model._meta.get_field(name).attname
+        attname = by_name[name].attname
         setattr(target, attname, getattr(record, attname))
     if dry_run:
         return RevertResult(instance=target, record=None, changes=changes)

@@ -69,7 +69,9 @@ def object_pk_of(record: Any) -> Any:
 
 def is_numeric(field: models.Field[Any, Any]) -> bool:
     """Whether a field holds a number (and so gets a `delta`)."""
-    return isinstance(field, models.IntegerField | models.DecimalField | models.FloatField)
+    return isinstance(
+        field, models.IntegerField | models.DecimalField | models.FloatField
+    )
 
 
 def is_text(field: models.Field[Any, Any]) -> bool:

@@ -15,18 +15,30 @@ from history.models import VersionExtras
 class Product(models.Model):
     """A product in the catalog. Every change to it is recorded as a version."""
 
-    name = models.CharField("name", max_length=200)
-    description = models.TextField("description", blank=True, default="")
+    name = models.CharField("name", max_length=200, help_text="Display name.")
+    description = models.TextField(
+        "description", blank=True, default="", help_text="Free-text description."
+    )
     price = models.DecimalField(
         "price",
         max_digits=12,
         decimal_places=2,
+        help_text="Unit price, a decimal string with two places.",
         validators=[MinValueValidator(Decimal("0"))],
     )
-    quantity = models.IntegerField("quantity", default=0, validators=[MinValueValidator(0)])
+    quantity = models.IntegerField(
+        "quantity",
+        default=0,
+        validators=[MinValueValidator(0)],
+        help_text="Units in stock.",
+    )
     # Not auto_now_add: a restored product keeps the creation time its versions hold.
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(
+        default=timezone.now, editable=False, help_text="When the product was created."
+    )
+    updated_at = models.DateTimeField(
+        auto_now=True, help_text="When the product was last changed."
+    )
 
     history = HistoricalRecords(
         related_name="versions",
@@ -41,7 +53,8 @@ class Product(models.Model):
                 condition=models.Q(price__gte=0), name="product_price_not_negative"
             ),
             models.CheckConstraint(
-                condition=models.Q(quantity__gte=0), name="product_quantity_not_negative"
+                condition=models.Q(quantity__gte=0),
+                name="product_quantity_not_negative",
             ),
         ]
 

@@ -25,7 +25,8 @@ def _apply(product: Product, data: Mapping[str, Any]) -> None:
     unknown = set(data) - set(EDITABLE_FIELDS)
     if unknown:
         raise operation_error(
-            HistoryErrorCode.UNKNOWN_FIELD, f"Unknown fields: {', '.join(sorted(unknown))}."
+            HistoryErrorCode.UNKNOWN_FIELD,
+            f"Unknown fields: {', '.join(sorted(unknown))}.",
         )
     for name, value in data.items():
         setattr(product, name, value)
@@ -34,7 +35,9 @@ def _apply(product: Product, data: Mapping[str, Any]) -> None:
 def _locked(pk: Any) -> Product:
     product = Product.objects.select_for_update().filter(pk=pk).first()
     if product is None:
-        raise operation_error(HistoryErrorCode.NOT_FOUND, "No such product.", field="id")
+        raise operation_error(
+            HistoryErrorCode.NOT_FOUND, "No such product.", field="id"
+        )
     return product
 
 
@@ -46,7 +49,9 @@ def product_create(
     require_permission(actor, Product, "add")
     product = Product()
     _apply(product, data)
-    history_save(instance=product, actor=actor, reason=clean_reason(reason, required=False))
+    history_save(
+        instance=product, actor=actor, reason=clean_reason(reason, required=False)
+    )
     return product
 
 
@@ -61,7 +66,9 @@ def product_update(
     require_permission(actor, Product, "change")
     product = _locked(pk)
     _apply(product, data)
-    history_save(instance=product, actor=actor, reason=clean_reason(reason, required=False))
+    history_save(
+        instance=product, actor=actor, reason=clean_reason(reason, required=False)
+    )
     return product
 
 
@@ -71,7 +78,9 @@ def product_delete(*, pk: Any, actor: Any | None, reason: str | None = None) -> 
     require_permission(actor, Product, "delete")
     product = _locked(pk)
     deleted_pk = product.pk
-    history_delete(instance=product, actor=actor, reason=clean_reason(reason, required=False))
+    history_delete(
+        instance=product, actor=actor, reason=clean_reason(reason, required=False)
+    )
     product.pk = deleted_pk
     return product
 

@@ -8,8 +8,8 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse
-from strawberry.types import Info
 from strawberry.django.views import AsyncGraphQLView
+from strawberry.types import Info
 
 
 @dataclass
@@ -61,15 +61,21 @@ def viewer_of(info: Info[Any, Any]) -> Viewer:
 
 
 def refresh_viewer(info: Info[Any, Any], user: Any) -> None:
-    """Point the context at a user who just logged in or out (permissions reload lazily)."""
+    """Point the context at a user who just logged in or out."""
     info.context.viewer = Viewer(
         user=user,
-        permissions=frozenset(user.get_all_permissions()) if user.is_authenticated else frozenset(),
+        permissions=frozenset(user.get_all_permissions())
+        if user.is_authenticated
+        else frozenset(),
     )
 
 
 class GraphQLView(AsyncGraphQLView[Context, None]):
     """The GraphQL endpoint, with a `Context` carrying the viewer."""
 
-    async def get_context(self, request: HttpRequest, response: HttpResponse) -> Context:  # type: ignore[override]
-        return Context(request=request, response=response, viewer=await load_viewer(request))
+    async def get_context(
+        self, request: HttpRequest, response: HttpResponse
+    ) -> Context:
+        return Context(
+            request=request, response=response, viewer=await load_viewer(request)
+        )

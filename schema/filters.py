@@ -9,7 +9,11 @@ import strawberry_django
 from django.db.models import Q
 from strawberry import relay
 from strawberry.utils.str_converters import to_snake_case
-from strawberry_django import ComparisonFilterLookup, DatetimeFilterLookup, StrFilterLookup
+from strawberry_django import (
+    ComparisonFilterLookup,
+    DatetimeFilterLookup,
+    StrFilterLookup,
+)
 
 from products.models import Product
 from schema.ids import pk_of
@@ -33,7 +37,9 @@ def _pk_filter(prefix: str, field: str, global_id: relay.GlobalID, type_name: st
     return MATCH_NOTHING if pk is None else Q(**{f"{prefix}{field}": pk})
 
 
-@strawberry_django.filter_type(Product, name="ProductFilter")
+@strawberry_django.filter_type(
+    Product, name="ProductFilter", description="Filters of the product connection."
+)
 class ProductFilter:
     """Filters of the product connection."""
 
@@ -48,7 +54,9 @@ class ProductFilter:
     NOT: ProductFilter | None = strawberry.UNSET
 
 
-@strawberry_django.order_type(Product, name="ProductOrder")
+@strawberry_django.order_type(
+    Product, name="ProductOrder", description="Orderings of the product connection."
+)
 class ProductOrder:
     """Orderings of the product connection."""
 
@@ -60,7 +68,11 @@ class ProductOrder:
     updated_at: strawberry.auto
 
 
-@strawberry_django.filter_type(HistoricalProduct, name="HistoricalProductFilter")
+@strawberry_django.filter_type(
+    HistoricalProduct,
+    name="HistoricalProductFilter",
+    description="Filters of both history connections.",
+)
 class HistoricalProductFilter:
     """Filters of both history connections."""
 
@@ -83,7 +95,9 @@ class HistoricalProductFilter:
     OR: HistoricalProductFilter | None = strawberry.UNSET
     NOT: HistoricalProductFilter | None = strawberry.UNSET
 
-    @strawberry_django.filter_field(description="Versions of one product, deleted ones included.")
+    @strawberry_django.filter_field(
+        description="Versions of one product, deleted ones included."
+    )
     def product(self, value: relay.GlobalID, prefix: str) -> Q:
         return _pk_filter(prefix, "id", value, "Product")
 

@@ -19,7 +19,10 @@ class CreateProductInput:
     )
 
 
-@strawberry.input(name="UpdateProductInput", description="Changes to a product; omitted fields keep their values.")
+@strawberry.input(
+    name="UpdateProductInput",
+    description="Changes to a product; omitted fields keep their values.",
+)
 class UpdateProductInput:
     id: relay.GlobalID
     name: str | None = strawberry.UNSET
@@ -39,19 +42,24 @@ class DeleteProductInput:
     )
 
 
-@strawberry.input(name="RevertProductInput", description="Bring a product back to one of its versions.")
+@strawberry.input(
+    name="RevertProductInput",
+    description="Bring a product back to one of its versions.",
+)
 class RevertProductInput:
     id: relay.GlobalID = strawberry.field(
         description="The product; a deleted product is restored under the same id."
     )
     record: relay.GlobalID = strawberry.field(
-        description="The HistoricalProduct to go back to; it must belong to this product."
+        description=(
+            "The HistoricalProduct to go back to; it must belong to this product."
+        )
     )
     reason: str = strawberry.field(
         description="Required, not blank; stored as the new version's change reason."
     )
     fields: list[str] | None = strawberry.field(
-        default=None, description="Revert only these fields (API names, e.g. \"price\")."
+        default=None, description='Revert only these fields (API names, e.g. "price").'
     )
     expected_latest: relay.GlobalID | None = strawberry.field(
         default=None,

@@ -36,7 +36,9 @@ from schema.types import (
 PRODUCT_FIELDS = ("name", "description", "price", "quantity")
 
 
-@strawberry.type(name="RevertProductResult", description="What a revert did, or would do.")
+@strawberry.type(
+    name="RevertProductResult", description="What a revert did, or would do."
+)
 class RevertProductResult:
     product: ProductType
     record: HistoricalProductType | None = strawberry.field(
@@ -45,8 +47,6 @@ class RevertProductResult:
     changes: list[FieldChangeType] = strawberry.field(
         description="What the revert changed, or would change."
     )
-
-
 
 
 def _actor(info: Info[Any, Any]) -> Any:
@@ -63,8 +63,12 @@ def _data(input: Any) -> dict[str, Any]:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(description="Log in with a username and password (session cookie).")
-    async def login(self, info: Info[Any, Any], username: str, password: str) -> UserType | None:
+    @strawberry.mutation(
+        description="Log in with a username and password (session cookie)."
+    )
+    async def login(
+        self, info: Info[Any, Any], username: str, password: str
+    ) -> UserType | None:
         request = info.context.request
         user = await sync_to_async(auth.authenticate)(
             request, username=username, password=password
@@ -76,9 +80,11 @@ class Mutation:
             )
         await sync_to_async(auth.login)(request, user)
         await sync_to_async(refresh_viewer)(info, user)
-        return user  # type: ignore[no-any-return]
+        return user  # type: ignore[return-value]
 
-    @strawberry.mutation(description="Log out of the session; true if someone was logged in.")
+    @strawberry.mutation(
+        description="Log out of the session; true if someone was logged in."
+    )
     async def logout(self, info: Info[Any, Any]) -> bool:
         request = info.context.request
         was_logged_in = viewer_of(info).is_authenticated
@@ -86,14 +92,22 @@ class Mutation:
         refresh_viewer(info, request.user)
         return was_logged_in
 
-    @strawberry_django.mutation(description="Create a product (needs products.add_product).")
-    def create_product(self, info: Info[Any, Any], input: CreateProductInput) -> ProductType:
+    @strawberry_django.mutation(
+        description="Create a product (needs products.add_product)."
+    )
+    def create_product(
+        self, info: Info[Any, Any], input: CreateProductInput
+    ) -> ProductType:
         return services.product_create(  # type: ignore[return-value]
             data=_data(input), actor=_actor(info), reason=input.reason
         )
 
-    @strawberry_django.mutation(description="Change a product (needs products.change_product).")
-    def update_product(self, info: Info[Any, Any], input: UpdateProductInput) -> ProductType:
+    @strawberry_django.mutation(
+        description="Change a product (needs products.change_product)."
+    )
+    def update_product(
+        self, info: Info[Any, Any], input: UpdateProductInput
+    ) -> ProductType:
         return services.product_update(  # type: ignore[return-value]
             pk=pk_of(input.id, "Product"),
             data=_data(input),
@@ -101,8 +115,14 @@ class Mutation:
             reason=input.reason,
         )
 
-    @strawberry_django.mutation(description="Delete a product (needs products.delete_product); its history stays.")
-    def delete_product(self, info: Info[Any, Any], input: DeleteProductInput) -> ProductType:
+    @strawberry_django.mutation(
+        description=(
+            "Delete a product (needs products.delete_product); its history stays."
+        )
+    )
+    def delete_product(
+        self, info: Info[Any, Any], input: DeleteProductInput
+    ) -> ProductType:
         return services.product_delete(  # type: ignore[return-value]
             pk=pk_of(input.id, "Product"), actor=_actor(info), reason=input.reason
         )
@@ -114,13 +134,17 @@ class Mutation:
             "products.add_product to restore)."
         )
     )
-    def revert_product(self, info: Info[Any, Any], input: RevertProductInput) -> RevertProductResult:
+    def revert_product(
+        self, info: Info[Any, Any], input: RevertProductInput
+    ) -> RevertProductResult:
         result = services.product_revert(
             pk=pk_of(input.id, "Product"),
             record_id=pk_of(input.record, "HistoricalProduct"),
             actor=_actor(info),
             reason=input.reason,
-            fields=None if input.fields is None else [to_snake_case(f) for f in input.fields],
+            fields=None
+            if input.fields is None
+            else [to_snake_case(f) for f in input.fields],
             # A malformed id can never be the newest version: it is STALE.
             expected_latest_id=(
                 None
@@ -134,4 +158,3 @@ class Mutation:
             record=result.record,
             changes=field_changes(result.changes),
         )
-

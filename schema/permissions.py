@@ -29,9 +29,11 @@ def history_permission(model: type[models.Model]) -> type[BasePermission]:
 
     class CanViewHistory(BasePermission):
         message = f"You need the {permission} permission to read history."
-        error_extensions = {"code": PERMISSION_DENIED}  # noqa: RUF012
+        error_extensions = {"code": PERMISSION_DENIED}
 
-        def has_permission(self, source: Any, info: Info[Any, Any], **kwargs: Any) -> bool:
+        def has_permission(
+            self, source: Any, info: Info[Any, Any], **kwargs: Any
+        ) -> bool:
             return viewer_of(info).has_perm(permission)
 
     CanViewHistory.__name__ = f"CanView{model.__name__}History"

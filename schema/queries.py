@@ -27,7 +27,9 @@ class Query:
     )
 
     @strawberry_django.field(
-        description="A product by its global id; null when it does not exist (or was deleted)."
+        description=(
+            "A product by its global id; null when it does not exist (or was deleted)."
+        )
     )
     def product(self, id: relay.GlobalID) -> ProductType | None:
         pk = pk_of(id, "Product")
@@ -65,7 +67,7 @@ class Query:
         pk = pk_of(id, "Product")
         if pk is None:
             return None
-        return selectors.history_as_of(model=Product, pk=pk, at=at)  # type: ignore[no-any-return]
+        return selectors.history_as_of(model=Product, pk=pk, at=at)
 
     @strawberry.field(description="The logged-in user; null when anonymous.")
     def me(self, info: Info[Any, Any]) -> UserType | None:

@@ -24,7 +24,7 @@ from schema.permissions import can_view_history, history_permission
 if TYPE_CHECKING:
     from schema.filters import HistoricalProductFilter
 
-HistoricalProduct = Product.history.model  # type: ignore[attr-defined]
+HistoricalProduct = Product.history.model
 
 
 @strawberry.enum(name="HistoryType", description="What kind of change made a version.")
@@ -41,13 +41,17 @@ class DiffOpEnum(Enum):
     DELETE = "delete"
 
 
-@strawberry.type(name="TextSegment", description="A run of text kept, inserted or deleted.")
+@strawberry.type(
+    name="TextSegment", description="A run of text kept, inserted or deleted."
+)
 class TextSegmentType:
     op: DiffOpEnum
     text: str
 
 
-@strawberry.type(name="FieldChange", description="One field's change between two versions.")
+@strawberry.type(
+    name="FieldChange", description="One field's change between two versions."
+)
 class FieldChangeType:
     field: str = strawberry.field(description='API field name, e.g. "price".')
     label: str = strawberry.field(description='Human label, e.g. "Price".')
@@ -75,7 +79,10 @@ class FieldChangeType:
             delta=change.delta,
             segments=None
             if segments is None
-            else [TextSegmentType(op=DiffOpEnum(s.op.value), text=s.text) for s in segments],
+            else [
+                TextSegmentType(op=DiffOpEnum(s.op.value), text=s.text)
+                for s in segments
+            ],
         )
 
 
@@ -84,15 +91,22 @@ def field_changes(changes: list[diff.FieldChange]) -> list[FieldChangeType]:
     return [FieldChangeType.from_change(change) for change in changes]
 
 
-@strawberry_django.type(get_user_model(), name="User", description="A user of the catalog.")
+@strawberry_django.type(
+    get_user_model(), name="User", description="A user of the catalog."
+)
 class UserType(relay.Node):
     username: strawberry.auto
 
 
-@strawberry_django.type(Product, name="Product")
+@strawberry_django.type(
+    Product,
+    name="Product",
+    description=(
+        "A product in the catalog. Every change to it is recorded as a "
+        "HistoricalProduct."
+    ),
+)
 class ProductType(relay.Node):
-    """A product in the catalog. Every change to it is recorded as a HistoricalProduct."""
-
     name: strawberry.auto
     description: strawberry.auto
     price: Decimal
@@ -114,12 +128,18 @@ def _same_object_version(info: Info[Any, Any], record: Any) -> Any | None:
     return record
 
 
-@strawberry_django.type(HistoricalProduct, name="HistoricalProduct")
+@strawberry_django.type(
+    HistoricalProduct,
+    name="HistoricalProduct",
+    description=(
+        "One immutable version of a product: its field values right after a "
+        "change, and who/when/why."
+    ),
+)
 class HistoricalProductType(relay.Node):
-    """One immutable version of a product: its values right after a change, and
-    who made it, when and why."""
-
-    history_id: int = strawberry_django.field(description="Sequential id of this version.")
+    history_id: int = strawberry_django.field(
+        description="Sequential id of this version."
+    )
     history_date: datetime.datetime = strawberry_django.field(
         description="When the change was made."
     )
@@ -137,13 +157,18 @@ class HistoricalProductType(relay.Node):
     price: Decimal
     quantity: int
 
-    @strawberry_django.field(only=["id"], description="Global id of the product; valid even after it was deleted.")
+    @strawberry_django.field(
+        only=["id"],
+        description="Global id of the product; valid even after it was deleted.",
+    )
     def product_id(self) -> relay.GlobalID:
         return relay.GlobalID("Product", str(self.id))  # type: ignore[attr-defined]
 
     @strawberry_django.field(
         only=["history_changes"],
-        description="What this version changed against the one before it; empty for CREATED.",
+        description=(
+            "What this version changed against the one before it; empty for CREATED."
+        ),
     )
     async def changes(self) -> list[FieldChangeType]:
         stored = self.history_changes  # type: ignore[attr-defined]
@@ -151,34 +176,53 @@ class HistoricalProductType(relay.Node):
             return []
         return field_changes(diff.changes_from_stored(Product, stored))
 
-    @strawberry_django.field(description="The difference from another version of the same product to this one.")
-    def diff(self, info: Info[Any, Any], against: relay.GlobalID) -> list[FieldChangeType]:
+    @strawberry_django.field(
+        description=(
+            "The difference from another version of the same product to this one."
+        )
+    )
+    def diff(
+        self, info: Info[Any, Any], against: relay.GlobalID
+    ) -> list[FieldChangeType]:
         other = None
         if against.type_name == "HistoricalProduct":
-            other = HistoricalProduct.objects.filter(history_id=_int_or_none(against.node_id)).first()
+            other = HistoricalProduct.objects.filter(
+                history_id=_int_or_none(against.node_id)
+            ).first()
         if other is None:
-            raise _query_error("`against` names no version.", HistoryErrorCode.NOT_FOUND)
+            raise _query_error(
+                "`against` names no version.", HistoryErrorCode.NOT_FOUND
+            )
         if other.id != self.id:  # type: ignore[attr-defined]
             raise _query_error(
-                "`against` is a version of another product.", HistoryErrorCode.RECORD_MISMATCH
+                "`against` is a version of another product.",
+                HistoryErrorCode.RECORD_MISMATCH,
             )
         return field_changes(diff.history_diff(model=Product, old=other, new=self))
 
-    @strawberry_django.field(description="The version of this product just before this one.")
+    @strawberry_django.field(
+        description="The version of this product just before this one."
+    )
     def previous(self, info: Info[Any, Any]) -> HistoricalProductType | None:
         return _same_object_version(info, selectors.history_previous(record=self))
 
-    @strawberry_django.field(description="The version of this product just after this one.")
+    @strawberry_django.field(
+        description="The version of this product just after this one."
+    )
     def next(self, info: Info[Any, Any]) -> HistoricalProductType | None:
         return _same_object_version(info, selectors.history_next(record=self))
 
-    @strawberry_django.field(description="The live product; null once it has been deleted.")
+    @strawberry_django.field(
+        description="The live product; null once it has been deleted."
+    )
     def product(self) -> ProductType | None:
-        return Product.objects.filter(pk=self.id).first()  # type: ignore[attr-defined]
+        return Product.objects.filter(pk=self.id).first()  # type: ignore[attr-defined,return-value]
 
     @strawberry_django.field(
         only=["history_reverted_from_id"],
-        description="Set when revertProduct made this version: the version it went back to.",
+        description=(
+            "Set when revertProduct made this version: the version it went back to."
+        ),
     )
     def reverted_from(self, info: Info[Any, Any]) -> HistoricalProductType | None:
         reverted_from_id = self.history_reverted_from_id  # type: ignore[attr-defined]
@@ -188,15 +232,24 @@ class HistoricalProductType(relay.Node):
             info, HistoricalProduct.objects.filter(history_id=reverted_from_id).first()
         )
 
-    @strawberry_django.field(only=["history_ip_address"], description="Client IP address of the request; staff only.")
+    @strawberry_django.field(
+        only=["history_ip_address"],
+        description="Client IP address of the request; staff only.",
+    )
     async def ip_address(self, info: Info[Any, Any]) -> str | None:
         return self.history_ip_address if viewer_of(info).is_staff else None  # type: ignore[attr-defined]
 
-    @strawberry_django.field(only=["history_user_agent"], description="User agent of the request; staff only.")
+    @strawberry_django.field(
+        only=["history_user_agent"],
+        description="User agent of the request; staff only.",
+    )
     async def user_agent(self, info: Info[Any, Any]) -> str | None:
         return self.history_user_agent if viewer_of(info).is_staff else None  # type: ignore[attr-defined]
 
-    @strawberry_django.field(only=["history_request_id"], description="Id of the request (X-Request-ID); staff only.")
+    @strawberry_django.field(
+        only=["history_request_id"],
+        description="Id of the request (X-Request-ID); staff only.",
+    )
     async def request_id(self, info: Info[Any, Any]) -> str | None:
         return self.history_request_id if viewer_of(info).is_staff else None  # type: ignore[attr-defined]
 

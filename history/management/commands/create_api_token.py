@@ -37,5 +37,7 @@ class Command(BaseCommand):
             if days <= 0:
                 raise CommandError("--expires-in-days must be positive.")
             expires_at = timezone.now() + datetime.timedelta(days=days)
-        raw, _token = api_token_create(user=user, name=options["name"], expires_at=expires_at)
+        raw, _token = api_token_create(
+            user=user, name=options["name"], expires_at=expires_at
+        )
         self.stdout.write(raw)

@@ -11,10 +11,12 @@ from history.tokens import api_token_revoke, token_digest
 
 
 class Command(BaseCommand):
-    help = "Revoke a bearer token, given the token itself or the prefix shown in the admin."
+    help = "Revoke a bearer token, given the token or the prefix shown in the admin."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("token", help="The token, or its prefix (e.g. hist_AbC123).")
+        parser.add_argument(
+            "token", help="The token, or its prefix (e.g. hist_AbC123)."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         given: str = options["token"]

@@ -1,0 +1,77 @@
+"""Thin fixtures: users with the contract's permissions and a GraphQL client."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from history.tokens import api_token_create
+from tests.factories import UserFactory
+
+EDITOR_PERMISSIONS = [
+    "add_product",
+    "change_product",
+    "delete_product",
+    "view_historicalproduct",
+]
+
+GraphQL = Callable[..., dict[str, Any]]
+
+
+@pytest.fixture
+def editor(db: None) -> Any:
+    """A user who may write products and read their history."""
+    return UserFactory(username="editor", permissions=EDITOR_PERMISSIONS)
+
+
+@pytest.fixture
+def staff(db: None) -> Any:
+    """A staff user with the editor's permissions: sees request context."""
+    return UserFactory(username="staff", is_staff=True, permissions=EDITOR_PERMISSIONS)
+
+
+@pytest.fixture
+def reader(db: None) -> Any:
+    """A user with no permissions: may read products, not history."""
+    return UserFactory(username="reader")
+
+
+def bearer(user: Any) -> dict[str, str]:
+    """Headers authenticating as `user` with a new bearer token."""
+    raw, _ = api_token_create(user=user)
+    return {"Authorization": f"Bearer {raw}"}
+
+
+@pytest.fixture
+def gql(db: None) -> GraphQL:
+    """POST a GraphQL document over HTTP and return the decoded JSON answer.
+
+    `user` authenticates with a bearer token; `client` and `headers` allow
+    sessions and custom headers.
+    """
+
+    def post(
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        user: Any = None,
+        headers: dict[str, str] | None = None,
+        client: Client | None = None,
+        status: int = 200,
+    ) -> dict[str, Any]:
+        all_headers = {**(bearer(user) if user is not None else {}), **(headers or {})}
+        response = (client or Client()).post(
+            "/graphql/",
+            json.dumps({"query": query, "variables": variables or {}}),
+            content_type="application/json",
+            headers=all_headers,
+        )
+        assert response.status_code == status, response.content
+        answer: dict[str, Any] = response.json()
+        return answer
+
+    return post
