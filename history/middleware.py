@@ -1,4 +1,4 @@
-"""Request middleware: request ids and bearer-token authentication."""
+"""Request middleware: request ids, bearer tokens and session CSRF protection."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, sync_to_async
-from django.http import HttpRequest, HttpResponse
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.decorators import sync_and_async_middleware
 
 from history.context import REQUEST_ID_HEADER, request_context_from, request_id_from
@@ -109,3 +111,24 @@ def BearerTokenMiddleware(get_response: Handler) -> Handler:
         return response
 
     return middleware
+
+
+class SessionCsrfViewMiddleware(CsrfViewMiddleware):
+    """Django's CSRF protection, applied where a session authenticates the request.
+
+    A request without a session cookie carries no ambient authority that a
+    forged cross-site request could borrow, so scripts and anonymous readers may
+    POST queries without a CSRF token; any request that brings a session cookie
+    must send the `csrftoken` cookie's value in `X-CSRFToken`.
+    """
+
+    def process_view(
+        self,
+        request: HttpRequest,
+        callback: Callable[..., Any],
+        callback_args: Any,
+        callback_kwargs: Any,
+    ) -> HttpResponseForbidden | None:
+        if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+            return None
+        return super().process_view(request, callback, callback_args, callback_kwargs)
