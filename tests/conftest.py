@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.test import Client
+from strawberry_django.test.client import TestClient
 
 from history.tokens import api_token_create
 from tests.factories import UserFactory
@@ -48,7 +48,8 @@ def bearer(user: Any) -> dict[str, str]:
 
 @pytest.fixture
 def gql(db: None) -> GraphQL:
-    """POST a GraphQL document over HTTP and return the decoded JSON answer.
+    """POST a GraphQL document over HTTP (strawberry-django's `TestClient`) and
+    return the decoded JSON answer.
 
     `user` authenticates with a bearer token; `client` and `headers` allow
     sessions and custom headers.
@@ -64,11 +65,8 @@ def gql(db: None) -> GraphQL:
         status: int = 200,
     ) -> dict[str, Any]:
         all_headers = {**(bearer(user) if user is not None else {}), **(headers or {})}
-        response = (client or Client()).post(
-            "/graphql/",
-            json.dumps({"query": query, "variables": variables or {}}),
-            content_type="application/json",
-            headers=all_headers,
+        response = TestClient("/graphql/", client=client or Client()).request(
+            {"query": query, "variables": variables or {}}, headers=dict(all_headers)
         )
         assert response.status_code == status, response.content
         answer: dict[str, Any] = response.json()
