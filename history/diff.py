@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
@@ -122,7 +123,7 @@ def values_of(
 
 
 def values_diff(
-    old: dict[str, str | None], new: dict[str, str | None]
+    old: Mapping[str, str | None], new: Mapping[str, str | None]
 ) -> dict[str, list[str | None]]:
     """The stored form of a diff: `{field: [old, new]}` for each field that differs."""
     return {

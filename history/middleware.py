@@ -114,12 +114,14 @@ def BearerTokenMiddleware(get_response: Handler) -> Handler:
 
 
 class SessionCsrfViewMiddleware(CsrfViewMiddleware):
-    """Django's CSRF protection, applied where a session authenticates the request.
+    """Django's CSRF protection for browsers; scripts without cookies are exempt.
 
-    A request without a session cookie carries no ambient authority that a
-    forged cross-site request could borrow, so scripts and anonymous readers may
-    POST queries without a CSRF token; any request that brings a session cookie
-    must send the `csrftoken` cookie's value in `X-CSRFToken`.
+    A request that carries neither a session nor a CSRF cookie, and no `Origin`
+    header, comes from a script rather than a browser: it has no ambient
+    authority that a forged cross-site request could borrow, so it may POST
+    without a CSRF token. Everything a browser sends (cookies, or an `Origin`
+    header, which browsers add to cross-site POSTs) goes through Django's full
+    check, login included.
     """
 
     def process_view(
@@ -129,6 +131,11 @@ class SessionCsrfViewMiddleware(CsrfViewMiddleware):
         callback_args: Any,
         callback_kwargs: Any,
     ) -> HttpResponseForbidden | None:
-        if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+        from_browser = (
+            settings.SESSION_COOKIE_NAME in request.COOKIES
+            or settings.CSRF_COOKIE_NAME in request.COOKIES
+            or "Origin" in request.headers
+        )
+        if not from_browser:
             return None
         return super().process_view(request, callback, callback_args, callback_kwargs)

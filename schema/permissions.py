@@ -28,6 +28,7 @@ def history_permission(model: type[models.Model]) -> type[BasePermission]:
     permission = view_history_permission(model)
 
     class CanViewHistory(BasePermission):
+        required_permission = permission
         message = f"You need the {permission} permission to read history."
         error_extensions = {"code": PERMISSION_DENIED}
 

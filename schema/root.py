@@ -7,6 +7,7 @@ from django.conf import settings
 from strawberry.schema.config import StrawberryConfig
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
+from schema.extensions import RefuseDeniedOperations
 from schema.mutations import Mutation
 from schema.queries import Query
 
@@ -14,5 +15,5 @@ schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
     config=StrawberryConfig(relay_max_results=settings.GRAPHQL_MAX_PAGE_SIZE),
-    extensions=[DjangoOptimizerExtension],
+    extensions=[DjangoOptimizerExtension, RefuseDeniedOperations],
 )

@@ -73,3 +73,9 @@ def gql(db: None) -> GraphQL:
         return answer
 
     return post
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings: Any) -> None:
+    """Hash test passwords cheaply; the hasher is not what the tests are about."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
