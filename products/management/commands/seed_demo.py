@@ -22,6 +22,55 @@ EDITOR_PERMISSIONS = (
     "view_historicalproduct",
 )
 
+# (values, created by, [(changes, by, reason)], deleted by)
+DEMO_PRODUCTS: list[
+    tuple[dict[str, Any], str, list[tuple[dict[str, Any], str, str]], str | None]
+] = [
+    (
+        {
+            "name": "Desk lamp",
+            "description": "A small desk lamp.",
+            "price": Decimal("29.90"),
+            "quantity": 40,
+        },
+        "alice",
+        [
+            ({"price": Decimal("24.90")}, "bob", "Spring sale"),
+            (
+                {"description": "A small desk lamp with a warm LED.", "quantity": 35},
+                "alice",
+                "Supplier changed the bulb",
+            ),
+        ],
+        None,
+    ),
+    (
+        {
+            "name": "Laptop 14",
+            "description": "A light laptop.",
+            "price": Decimal("1199.00"),
+            "quantity": 8,
+        },
+        "bob",
+        [
+            ({"price": Decimal("1099.00")}, "alice", "Price match"),
+            ({"name": "Laptop 14 Pro"}, "bob", "Renamed by the vendor"),
+        ],
+        None,
+    ),
+    (
+        {
+            "name": "Mug",
+            "description": "A white mug.",
+            "price": Decimal("7.50"),
+            "quantity": 120,
+        },
+        "alice",
+        [({"quantity": 0}, "bob", "Sold out")],
+        "alice",
+    ),
+]
+
 
 class Command(BaseCommand):
     help = "Create demo users (alice, bob) and products with versions, once."
@@ -57,59 +106,16 @@ class Command(BaseCommand):
         return user
 
     def _products(self, alice: User, bob: User) -> None:
-        lamp = product_create(
-            data={
-                "name": "Desk lamp",
-                "description": "A small desk lamp.",
-                "price": Decimal("29.90"),
-                "quantity": 40,
-            },
-            actor=alice,
-            reason="New in the catalog",
-        )
-        product_update(
-            pk=lamp.pk,
-            data={"price": Decimal("24.90")},
-            actor=bob,
-            reason="Spring sale",
-        )
-        product_update(
-            pk=lamp.pk,
-            data={"description": "A small desk lamp with a warm LED.", "quantity": 35},
-            actor=alice,
-            reason="Supplier changed the bulb",
-        )
-        laptop = product_create(
-            data={
-                "name": "Laptop 14",
-                "description": "A light laptop.",
-                "price": Decimal("1199.00"),
-                "quantity": 8,
-            },
-            actor=bob,
-            reason="New in the catalog",
-        )
-        product_update(
-            pk=laptop.pk,
-            data={"price": Decimal("1099.00")},
-            actor=alice,
-            reason="Price match",
-        )
-        product_update(
-            pk=laptop.pk,
-            data={"name": "Laptop 14 Pro"},
-            actor=bob,
-            reason="Renamed by the vendor",
-        )
-        mug = product_create(
-            data={
-                "name": "Mug",
-                "description": "A white mug.",
-                "price": Decimal("7.50"),
-                "quantity": 120,
-            },
-            actor=alice,
-            reason="New in the catalog",
-        )
-        product_update(pk=mug.pk, data={"quantity": 0}, actor=bob, reason="Sold out")
-        product_delete(pk=mug.pk, actor=alice, reason="Discontinued")
+        users = {"alice": alice, "bob": bob}
+        for data, author, changes, deleted_by in DEMO_PRODUCTS:
+            product = product_create(
+                data=data, actor=users[author], reason="New in the catalog"
+            )
+            for change, by, reason in changes:
+                product_update(
+                    pk=product.pk, data=change, actor=users[by], reason=reason
+                )
+            if deleted_by is not None:
+                product_delete(
+                    pk=product.pk, actor=users[deleted_by], reason="Discontinued"
+                )
