@@ -11,7 +11,7 @@ from django.test import Client
 
 from products.models import Product
 
-HistoricalProduct = Product.history.model  # type: ignore[attr-defined]
+HistoricalProduct = Product.history.model
 
 
 @pytest.mark.django_db
