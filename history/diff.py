@@ -12,7 +12,14 @@ from typing import Any
 
 from django.db import models
 
-from history.tracking import canonical_text, is_numeric, is_text, tracked_fields
+from history.errors import HistoryErrorCode, operation_error
+from history.tracking import (
+    canonical_text,
+    is_numeric,
+    is_text,
+    object_pk_of,
+    tracked_fields,
+)
 
 _TOKEN_RE = re.compile(r"\s+|\w+|[^\w\s]")
 
@@ -151,3 +158,22 @@ def history_diff(
     """The changes from `old` to `new` (versions or instances of `model`)."""
     stored = values_diff(values_of(model, old, fields), values_of(model, new, fields))
     return changes_from_stored(model, stored)
+
+
+def history_diff_against(
+    *, model: type[models.Model], record: Any, other: Any | None
+) -> list[FieldChange]:
+    """The changes from `other` to `record`, two versions of the same object.
+
+    Raises:
+        ValidationError: NOT_FOUND when `other` is None, RECORD_MISMATCH when it
+            is a version of another object.
+    """
+    if other is None:
+        raise operation_error(HistoryErrorCode.NOT_FOUND, "`against` names no version.")
+    if object_pk_of(other) != object_pk_of(record):
+        raise operation_error(
+            HistoryErrorCode.RECORD_MISMATCH,
+            "`against` is a version of another object.",
+        )
+    return history_diff(model=model, old=other, new=record)

@@ -114,14 +114,13 @@ def BearerTokenMiddleware(get_response: Handler) -> Handler:
 
 
 class SessionCsrfViewMiddleware(CsrfViewMiddleware):
-    """Django's CSRF protection for browsers; scripts without cookies are exempt.
+    """Django's CSRF protection for sessions and browsers; scripts are exempt.
 
-    A request that carries neither a session nor a CSRF cookie, and no `Origin`
-    header, comes from a script rather than a browser: it has no ambient
-    authority that a forged cross-site request could borrow, so it may POST
-    without a CSRF token. Everything a browser sends (cookies, or an `Origin`
-    header, which browsers add to cross-site POSTs) goes through Django's full
-    check, login included.
+    A request with no session cookie and no `Origin` header carries no ambient
+    authority a forged cross-site request could borrow (browsers add `Origin`
+    to every POST), so scripts may POST without a CSRF token. A request with a
+    session cookie or from a browser goes through Django's full check, `login`
+    included.
     """
 
     def process_view(
@@ -133,7 +132,6 @@ class SessionCsrfViewMiddleware(CsrfViewMiddleware):
     ) -> HttpResponseForbidden | None:
         from_browser = (
             settings.SESSION_COOKIE_NAME in request.COOKIES
-            or settings.CSRF_COOKIE_NAME in request.COOKIES
             or "Origin" in request.headers
         )
         if not from_browser:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import models
@@ -61,3 +62,54 @@ def history_next(*, record: Any) -> Any | None:
         .order_by("history_date", "history_id")
         .first()
     )
+
+
+def history_version(*, model: type[models.Model], history_id: Any) -> Any | None:
+    """One version of `model` by its history id."""
+    if history_id is None:
+        return None
+    return history_model_for(model).objects.filter(history_id=history_id).first()
+
+
+def history_versions_by_id(
+    *, model: type[models.Model], history_ids: Iterable[Any]
+) -> dict[Any, Any]:
+    """Versions of `model` by history id, with their users, in one query."""
+    history_model = history_model_for(model)
+    versions = history_model.objects.filter(history_id__in=list(history_ids))
+    return {v.history_id: v for v in versions.select_related("history_user")}
+
+
+def history_neighbour_ids(
+    *, model: type[models.Model], history_ids: Iterable[Any], newer: bool
+) -> dict[Any, Any]:
+    """For each version, the history id of the one just before (or after) it.
+
+    One query reads the keys of every version of the objects involved; the
+    pairing is done in memory, in the order of `NEWEST_FIRST`.
+    """
+    wanted = set(history_ids)
+    history_model = history_model_for(model)
+    pk_name = model._meta.pk.attname
+    objects = history_model.objects.filter(history_id__in=wanted).values(pk_name)
+    rows = (
+        history_model.objects.filter(**{f"{pk_name}__in": objects})
+        .order_by(pk_name, *NEWEST_FIRST)
+        .values_list(pk_name, "history_id")
+    )
+    neighbours: dict[Any, Any] = dict.fromkeys(wanted)
+    previous_row: tuple[Any, Any] | None = None
+    for pk, history_id in rows:
+        if previous_row is not None and previous_row[0] == pk:
+            newer_id, older_id = previous_row[1], history_id
+            if newer and older_id in wanted:
+                neighbours[older_id] = newer_id
+            if not newer and newer_id in wanted:
+                neighbours[newer_id] = older_id
+        previous_row = (pk, history_id)
+    return neighbours
+
+
+def objects_by_pk(*, model: type[models.Model], pks: Iterable[Any]) -> dict[Any, Any]:
+    """Live objects of `model` by primary key; deleted ones are absent."""
+    return {obj.pk: obj for obj in model._default_manager.filter(pk__in=list(pks))}

@@ -8,12 +8,14 @@ recorded with no user.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import zlib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import connection, models, transaction
+from django.utils import timezone
 
 from history.diff import FieldChange, history_diff
 from history.errors import (
@@ -22,10 +24,11 @@ from history.errors import (
     as_invalid,
     operation_error,
 )
-from history.selectors import history_latest, history_versions
+from history.selectors import history_latest
 from history.signals import REVERTED_FROM_ATTRIBUTE
 from history.tracking import (
     DELETED,
+    canonical_text,
     history_model_for,
     stored_fields,
     tracked_field_names,
@@ -56,11 +59,72 @@ def require_permission(
 def clean_reason(reason: str | None, *, required: bool) -> str | None:
     """Strip a change reason; refuse a missing or blank one when it is required."""
     cleaned = reason.strip() if reason is not None else None
+    if cleaned and "\x00" in cleaned:
+        raise operation_error(
+            HistoryErrorCode.INVALID,
+            "Null characters are not allowed.",
+            field="reason",
+        )
     if required and not cleaned:
         raise operation_error(
             HistoryErrorCode.REASON_REQUIRED, "A reason is required.", field="reason"
         )
     return cleaned or None
+
+
+def lock_object(model: type[models.Model], pk: Any) -> None:
+    """Serialise writers of one object, whether or not its row exists.
+
+    On PostgreSQL a transaction-scoped advisory lock on (model, pk) covers a
+    deleted object too, whose restore has no row to lock; SQLite runs one
+    writing transaction at a time anyway.
+    """
+    if connection.vendor != "postgresql" or pk is None:
+        return
+    label = zlib.crc32(model._meta.label_lower.encode())
+    key = ((label << 32) | (hash(str(pk)) & 0xFFFFFFFF)) - (1 << 63)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
+def assign_fields(
+    instance: models.Model, data: Mapping[str, Any], *, allowed: Iterable[str]
+) -> bool:
+    """Set fields of `instance` from `data`; whether any tracked value changed.
+
+    Raises:
+        ValidationError: UNKNOWN_FIELD for a name outside `allowed`, INVALID for
+            a null given to a field that cannot be null.
+    """
+    allowed = set(allowed)
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise operation_error(
+            HistoryErrorCode.UNKNOWN_FIELD, f"Unknown fields: {', '.join(unknown)}."
+        )
+    model = type(instance)
+    nulls = [
+        name
+        for name, value in data.items()
+        if value is None and not model._meta.get_field(name).null
+    ]
+    if nulls:
+        raise ValidationError(
+            {
+                name: ValidationError(
+                    "This field cannot be null.", code=HistoryErrorCode.INVALID
+                )
+                for name in nulls
+            }
+        )
+    fields = [
+        cast("models.Field[Any, Any]", model._meta.get_field(name)) for name in data
+    ]
+    before = [canonical_text(f, getattr(instance, f.attname)) for f in fields]
+    for name, value in data.items():
+        setattr(instance, name, value)
+    after = [canonical_text(f, getattr(instance, f.attname)) for f in fields]
+    return instance.pk is None or before != after
 
 
 def history_save(
@@ -135,10 +199,11 @@ def history_revert(
 ) -> RevertResult:
     """Bring an object back to the values of one of its versions.
 
-    The object's row (or, for a deleted object, its newest version) is locked
-    first, so concurrent reverts and updates of the same object serialise. A
-    deleted object is restored under its old primary key. The new version is
-    marked as reverted from `record`.
+    Writers of the object are serialised first (`lock_object`, then the row's
+    `select_for_update`), so concurrent reverts and updates of one object
+    queue up and each sees the others' versions. A deleted object is restored
+    under its old primary key. The new version is marked as reverted from
+    `record`.
 
     Raises:
         OperationDenied: the actor lacks change (or, to restore, add) permission.
@@ -146,26 +211,32 @@ def history_revert(
     """
     require_permission(actor, model, "change")
     cleaned_reason = clean_reason(reason, required=True)
-    history_model = history_model_for(model)
-    pk_name = model._meta.pk.attname
+    lock_object(model, pk)
 
-    instance = model._default_manager.select_for_update().filter(pk=pk).first()
+    instance = (
+        None
+        if pk is None
+        else model._default_manager.select_for_update().filter(pk=pk).first()
+    )
+    latest = None if pk is None else history_latest(model=model, pk=pk)
     if instance is None:
-        latest = history_versions(model=model, pk=pk).select_for_update().first()
         if latest is None or latest.history_type != DELETED:
             raise operation_error(
                 HistoryErrorCode.NOT_FOUND, "No such object.", field="id"
             )
         require_permission(actor, model, "add")
-    else:
-        latest = history_latest(model=model, pk=pk)
 
-    record = history_model.objects.filter(history_id=record_id).first()
+    pk_name = model._meta.pk.attname
+    record = (
+        None
+        if record_id is None
+        else history_model_for(model).objects.filter(history_id=record_id).first()
+    )
     if record is None:
         raise operation_error(
             HistoryErrorCode.NOT_FOUND, "No such version.", field="record"
         )
-    if getattr(record, pk_name) != getattr(instance or latest, pk_name):
+    if str(getattr(record, pk_name)) != str(pk):
         raise operation_error(
             HistoryErrorCode.RECORD_MISMATCH,
             "This version belongs to another object.",
@@ -219,7 +290,19 @@ def history_revert(
 
 
 def _restored_instance(model: type[models.Model], version: Any) -> models.Model:
-    """A new, unsaved instance carrying every stored value of a version."""
+    """A new, unsaved instance carrying every stored value of a version.
+
+    Fields no version stores (e.g. `auto_now` timestamps) get their defaults,
+    and automatic timestamps the current time, as a save would give them.
+    """
     values = {f.attname: getattr(version, f.attname) for f in stored_fields(model)}
     values[model._meta.pk.attname] = getattr(version, model._meta.pk.attname)
-    return model(**values)
+    instance = model(**values)
+    now = timezone.now()
+    for model_field in model._meta.concrete_fields:
+        if (
+            getattr(model_field, "auto_now", False)
+            or getattr(model_field, "auto_now_add", False)
+        ) and getattr(instance, model_field.attname) is None:
+            setattr(instance, model_field.attname, now)
+    return instance

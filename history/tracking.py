@@ -84,7 +84,10 @@ def canonical_text(field: models.Field[Any, Any], value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(field, models.DecimalField):
-        return f"{Decimal(value):.{field.decimal_places}f}"
+        number = Decimal(value)
+        if not number.is_finite() or abs(number.adjusted()) > field.max_digits:
+            return str(number)  # not a valid value of the field: never padded
+        return f"{number:.{field.decimal_places}f}"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, datetime.datetime | datetime.date | datetime.time):

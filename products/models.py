@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.core.validators import MinValueValidator
+from django.core.validators import MinValueValidator, ProhibitNullCharactersValidator
 from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
@@ -15,9 +15,18 @@ from history.models import VersionExtras
 class Product(models.Model):
     """A product in the catalog. Every change to it is recorded as a version."""
 
-    name = models.CharField("name", max_length=200, help_text="Display name.")
+    name = models.CharField(
+        "name",
+        max_length=200,
+        validators=[ProhibitNullCharactersValidator()],
+        help_text="Display name.",
+    )
     description = models.TextField(
-        "description", blank=True, default="", help_text="Free-text description."
+        "description",
+        blank=True,
+        default="",
+        validators=[ProhibitNullCharactersValidator()],
+        help_text="Free-text description.",
     )
     price = models.DecimalField(
         "price",

@@ -10,10 +10,12 @@ from django.db import transaction
 from history.errors import HistoryErrorCode, operation_error
 from history.services import (
     RevertResult,
+    assign_fields,
     clean_reason,
     history_delete,
     history_revert,
     history_save,
+    lock_object,
     require_permission,
 )
 from products.models import Product
@@ -21,18 +23,8 @@ from products.models import Product
 EDITABLE_FIELDS = ("name", "description", "price", "quantity")
 
 
-def _apply(product: Product, data: Mapping[str, Any]) -> None:
-    unknown = set(data) - set(EDITABLE_FIELDS)
-    if unknown:
-        raise operation_error(
-            HistoryErrorCode.UNKNOWN_FIELD,
-            f"Unknown fields: {', '.join(sorted(unknown))}.",
-        )
-    for name, value in data.items():
-        setattr(product, name, value)
-
-
 def _locked(pk: Any) -> Product:
+    lock_object(Product, pk)
     product = Product.objects.select_for_update().filter(pk=pk).first()
     if product is None:
         raise operation_error(
@@ -48,7 +40,7 @@ def product_create(
     """Create a product and its CREATED version."""
     require_permission(actor, Product, "add")
     product = Product()
-    _apply(product, data)
+    assign_fields(product, data, allowed=EDITABLE_FIELDS)
     history_save(
         instance=product, actor=actor, reason=clean_reason(reason, required=False)
     )
@@ -61,11 +53,14 @@ def product_update(
 ) -> Product:
     """Change a product's fields and record an UPDATED version.
 
-    The row is locked first, so concurrent writers to one product serialise.
+    The row is locked first, so concurrent writers to one product serialise. An
+    update that changes no value writes nothing.
     """
     require_permission(actor, Product, "change")
     product = _locked(pk)
-    _apply(product, data)
+    if not assign_fields(product, data, allowed=EDITABLE_FIELDS):
+        product.refresh_from_db()  # drop the assigned, equal values
+        return product
     history_save(
         instance=product, actor=actor, reason=clean_reason(reason, required=False)
     )

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from cross_web import HTTPException
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.middleware.csrf import get_token
 from strawberry.django.views import AsyncGraphQLView
 from strawberry.types import Info
+
+from schema.loaders import Loaders
 
 
 @dataclass
@@ -41,6 +47,7 @@ class Context:
     request: HttpRequest
     response: HttpResponse
     viewer: Viewer
+    loaders: Loaders = field(default_factory=Loaders)
 
 
 async def load_viewer(request: HttpRequest) -> Viewer:
@@ -71,7 +78,13 @@ def refresh_viewer(info: Info[Any, Any], user: Any) -> None:
 
 
 class GraphQLView(AsyncGraphQLView[Context, None]):
-    """The GraphQL endpoint, with a `Context` carrying the viewer."""
+    """The GraphQL endpoint, with a `Context` carrying the viewer.
+
+    Requests it cannot even read (a body that is not a JSON object, an unknown
+    content type) get a 4xx answer in the GraphQL error format, never a 500.
+    A GET (GraphiQL in a browser) sets the CSRF cookie that session requests
+    send back in `X-CSRFToken`.
+    """
 
     async def get_context(
         self, request: HttpRequest, response: HttpResponse
@@ -79,3 +92,29 @@ class GraphQLView(AsyncGraphQLView[Context, None]):
         return Context(
             request=request, response=response, viewer=await load_viewer(request)
         )
+
+    def decode_json(self, data: str | bytes) -> object:
+        decoded = super().decode_json(data)
+        if not isinstance(decoded, dict | list):
+            raise HTTPException(400, "The request body must be a JSON object.")
+        return decoded
+
+    async def dispatch(  # type: ignore[override]
+        self, request: HttpRequest, *args: Any, **kwargs: Any
+    ) -> HttpResponseBase:
+        if request.method == "GET":
+            get_token(request)
+        try:
+            return await self.run(request=request)
+        except HTTPException as error:
+            return request_error(error.reason, status=error.status_code)
+
+
+def request_error(
+    message: str, *, status: int, code: str = "BAD_REQUEST"
+) -> HttpResponse:
+    """A GraphQL-format error answer for a request that could not be executed."""
+    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
+    return HttpResponse(
+        json.dumps(body), status=status, content_type="application/json"
+    )

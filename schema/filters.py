@@ -7,7 +7,6 @@ from decimal import Decimal
 import strawberry
 import strawberry_django
 from django.db.models import Q
-from strawberry import relay
 from strawberry.utils.str_converters import to_snake_case
 from strawberry_django import (
     ComparisonFilterLookup,
@@ -16,8 +15,9 @@ from strawberry_django import (
 )
 
 from products.models import Product
+from schema.history import HistoryTypeEnum
 from schema.ids import pk_of
-from schema.types import HistoricalProduct, HistoryTypeEnum
+from schema.types import HistoricalProduct
 
 MATCH_NOTHING = Q(pk__in=[])
 
@@ -32,7 +32,7 @@ class IntFilterLookup(ComparisonFilterLookup[int]):
     pass
 
 
-def _pk_filter(prefix: str, field: str, global_id: relay.GlobalID, type_name: str) -> Q:
+def _pk_filter(prefix: str, field: str, global_id: strawberry.ID, type_name: str) -> Q:
     pk = pk_of(global_id, type_name)
     return MATCH_NOTHING if pk is None else Q(**{f"{prefix}{field}": pk})
 
@@ -43,15 +43,33 @@ def _pk_filter(prefix: str, field: str, global_id: relay.GlobalID, type_name: st
 class ProductFilter:
     """Filters of the product connection."""
 
-    name: StrFilterLookup | None = strawberry_django.filter_field()
-    description: StrFilterLookup | None = strawberry_django.filter_field()
-    price: DecimalFilterLookup | None = strawberry_django.filter_field()
-    quantity: IntFilterLookup | None = strawberry_django.filter_field()
-    created_at: DatetimeFilterLookup | None = strawberry_django.filter_field()
-    updated_at: DatetimeFilterLookup | None = strawberry_django.filter_field()
-    AND: ProductFilter | None = strawberry.UNSET
-    OR: ProductFilter | None = strawberry.UNSET
-    NOT: ProductFilter | None = strawberry.UNSET
+    name: StrFilterLookup | None = strawberry_django.filter_field(
+        description='The name, e.g. { iContains: "lamp" }.'
+    )
+    description: StrFilterLookup | None = strawberry_django.filter_field(
+        description="The description."
+    )
+    price: DecimalFilterLookup | None = strawberry_django.filter_field(
+        description='The price, e.g. { gt: "1000" }.'
+    )
+    quantity: IntFilterLookup | None = strawberry_django.filter_field(
+        description="Units in stock."
+    )
+    created_at: DatetimeFilterLookup | None = strawberry_django.filter_field(
+        description="When the product was created."
+    )
+    updated_at: DatetimeFilterLookup | None = strawberry_django.filter_field(
+        description="When the product was last changed."
+    )
+    AND: ProductFilter | None = strawberry_django.filter_field(
+        description="Also match this filter."
+    )
+    OR: ProductFilter | None = strawberry_django.filter_field(
+        description="Or match this filter."
+    )
+    NOT: ProductFilter | None = strawberry_django.filter_field(
+        description="Do not match this filter."
+    )
 
 
 @strawberry_django.order_type(
@@ -60,12 +78,18 @@ class ProductFilter:
 class ProductOrder:
     """Orderings of the product connection."""
 
-    id: strawberry.auto
-    name: strawberry.auto
-    price: strawberry.auto
-    quantity: strawberry.auto
-    created_at: strawberry.auto
-    updated_at: strawberry.auto
+    id: strawberry.auto = strawberry_django.order_field(description="Creation order.")
+    name: strawberry.auto = strawberry_django.order_field(description="Name.")
+    price: strawberry.auto = strawberry_django.order_field(description="Price.")
+    quantity: strawberry.auto = strawberry_django.order_field(
+        description="Units in stock."
+    )
+    created_at: strawberry.auto = strawberry_django.order_field(
+        description="Creation time."
+    )
+    updated_at: strawberry.auto = strawberry_django.order_field(
+        description="Time of the last change."
+    )
 
 
 @strawberry_django.filter_type(
@@ -91,14 +115,20 @@ class HistoricalProductFilter:
     description: StrFilterLookup | None = strawberry_django.filter_field(
         description="The version's own description."
     )
-    AND: HistoricalProductFilter | None = strawberry.UNSET
-    OR: HistoricalProductFilter | None = strawberry.UNSET
-    NOT: HistoricalProductFilter | None = strawberry.UNSET
+    AND: HistoricalProductFilter | None = strawberry_django.filter_field(
+        description="Also match this filter."
+    )
+    OR: HistoricalProductFilter | None = strawberry_django.filter_field(
+        description="Or match this filter."
+    )
+    NOT: HistoricalProductFilter | None = strawberry_django.filter_field(
+        description="Do not match this filter."
+    )
 
     @strawberry_django.filter_field(
         description="Versions of one product, deleted ones included."
     )
-    def product(self, value: relay.GlobalID, prefix: str) -> Q:
+    def product(self, value: strawberry.ID, prefix: str) -> Q:
         return _pk_filter(prefix, "id", value, "Product")
 
     @strawberry_django.filter_field(description="Versions made by this kind of change.")
@@ -106,7 +136,7 @@ class HistoricalProductFilter:
         return Q(**{f"{prefix}history_type": value.value})
 
     @strawberry_django.filter_field(description="Versions made by this user.")
-    def history_user(self, value: relay.GlobalID, prefix: str) -> Q:
+    def history_user(self, value: strawberry.ID, prefix: str) -> Q:
         return _pk_filter(prefix, "history_user_id", value, "User")
 
     @strawberry_django.filter_field(

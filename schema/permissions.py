@@ -9,8 +9,9 @@ from strawberry.permission import BasePermission
 from strawberry.types import Info
 
 from schema.context import viewer_of
+from schema.errors import AuthErrorCode
 
-PERMISSION_DENIED = "PERMISSION_DENIED"
+PERMISSION_DENIED = AuthErrorCode.PERMISSION_DENIED.value
 
 
 def view_history_permission(model: type[models.Model]) -> str:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 import strawberry_django
+from django.utils import timezone
 from strawberry import relay
 from strawberry.types import Info
 from strawberry_django.relay import DjangoListConnection
@@ -14,13 +15,15 @@ from strawberry_django.relay import DjangoListConnection
 from history import selectors
 from products.models import Product
 from schema.context import viewer_of
+from schema.fields import DescribedField
 from schema.filters import HistoricalProductFilter, ProductFilter, ProductOrder
 from schema.ids import pk_of
 from schema.permissions import history_permission
-from schema.types import HistoricalProductType, ProductType, UserType
+from schema.types import HistoricalProductType, ProductType
+from schema.users import UserType
 
 
-@strawberry.type
+@strawberry.type(description="Reads of the catalog and its history.")
 class Query:
     node: relay.Node | None = strawberry_django.node(
         description="Any object by its global id."
@@ -31,13 +34,17 @@ class Query:
             "A product by its global id; null when it does not exist (or was deleted)."
         )
     )
-    def product(self, id: relay.GlobalID) -> ProductType | None:
+    def product(
+        self,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The product.")],
+    ) -> ProductType | None:
         pk = pk_of(id, "Product")
         if pk is None:
             return None
-        return Product.objects.filter(pk=pk).first()  # type: ignore[return-value]
+        return selectors.objects_by_pk(model=Product, pks=[pk]).get(pk)
 
     products: DjangoListConnection[ProductType] = strawberry_django.connection(
+        field_cls=DescribedField,
         filters=ProductFilter,
         ordering=ProductOrder,
         description="The products of the catalog.",
@@ -45,6 +52,7 @@ class Query:
 
     product_history: DjangoListConnection[HistoricalProductType] = (
         strawberry_django.connection(
+            field_cls=DescribedField,
             filters=HistoricalProductFilter,
             permission_classes=[history_permission(Product)],
             description=(
@@ -62,11 +70,23 @@ class Query:
         ),
     )
     def product_as_of(
-        self, id: relay.GlobalID, at: datetime.datetime
+        self,
+        id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="The product, deleted or not."),
+        ],
+        at: Annotated[
+            datetime.datetime,
+            strawberry.argument(
+                description="The moment; without an offset it is taken as UTC."
+            ),
+        ],
     ) -> HistoricalProductType | None:
         pk = pk_of(id, "Product")
         if pk is None:
             return None
+        if timezone.is_naive(at):
+            at = timezone.make_aware(at, datetime.UTC)
         return selectors.history_as_of(model=Product, pk=pk, at=at)
 
     @strawberry.field(description="The logged-in user; null when anonymous.")

@@ -199,7 +199,13 @@ def test_login_without_csrf_token_is_refused(editor: Any) -> None:
     client = Client(enforce_csrf_checks=True)
     csrf_token_from_graphiql(client)
 
-    response = post(client, LOGIN, {"username": "editor", "password": PASSWORD})
+    # Browsers send Origin with every POST.
+    response = post(
+        client,
+        LOGIN,
+        {"username": "editor", "password": PASSWORD},
+        headers={"Origin": "http://testserver"},
+    )
 
     assert response.status_code == 403, response.content
     assert settings.SESSION_COOKIE_NAME not in client.cookies
@@ -485,3 +491,23 @@ def test_session_versions_record_the_session_user(gql: Any, editor: Any) -> None
     assert gql(CREATE, DESK, client=client) == DESK_CREATED
 
     assert HistoricalProduct.objects.get().history_user.username == "clerk"
+
+
+def test_scripts_keeping_cookies_read_without_csrf_token(db: None) -> None:
+    """A script that keeps the cookies it is given, but has no session, is not
+    asked for a CSRF token: it is not a browser."""
+    client = Client(enforce_csrf_checks=True)
+    query = "{ products { totalCount } }"
+
+    first = post(client, query)
+    csrf_token_from_graphiql(client)
+    second = post(client, query)
+
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert second.json() == {"data": {"products": {"totalCount": 0}}}
+
+
+def test_post_answers_do_not_set_the_csrf_cookie(db: None) -> None:
+    response = post(Client(), "{ products { totalCount } }")
+
+    assert settings.CSRF_COOKIE_NAME not in response.cookies

@@ -1,0 +1,63 @@
+"""Per-request data loaders: one query per level for fields of list items."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.db import models
+from strawberry.dataloader import DataLoader
+
+from history import selectors
+
+
+class Loaders:
+    """The data loaders of one request, created on first use."""
+
+    def __init__(self) -> None:
+        self._loaders: dict[Hashable, DataLoader[Any, Any]] = {}
+
+    def _loader(
+        self, key: Hashable, fetch: Callable[[list[Any]], dict[Any, Any]]
+    ) -> DataLoader[Any, Any]:
+        loader = self._loaders.get(key)
+        if loader is None:
+
+            async def load(keys: list[Any]) -> list[Any]:
+                found = await sync_to_async(fetch)(keys)
+                return [found.get(key) for key in keys]
+
+            loader = DataLoader(load_fn=load)
+            self._loaders[key] = loader
+        return loader
+
+    def versions(self, model: type[models.Model]) -> DataLoader[Any, Any]:
+        """Versions of `model` by history id."""
+        return self._loader(
+            ("versions", model),
+            lambda ids: selectors.history_versions_by_id(model=model, history_ids=ids),
+        )
+
+    def neighbours(
+        self, model: type[models.Model], *, newer: bool
+    ) -> DataLoader[Any, Any]:
+        """The version just after (`newer`) or before one, by history id."""
+
+        def fetch(ids: list[Any]) -> dict[Any, Any]:
+            neighbour_ids = selectors.history_neighbour_ids(
+                model=model, history_ids=ids, newer=newer
+            )
+            versions = selectors.history_versions_by_id(
+                model=model, history_ids=[i for i in neighbour_ids.values() if i]
+            )
+            return {key: versions.get(value) for key, value in neighbour_ids.items()}
+
+        return self._loader(("neighbours", model, newer), fetch)
+
+    def objects(self, model: type[models.Model]) -> DataLoader[Any, Any]:
+        """Live objects of `model` by primary key."""
+        return self._loader(
+            ("objects", model),
+            lambda pks: selectors.objects_by_pk(model=model, pks=pks),
+        )
