@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
@@ -13,8 +13,9 @@ from typing import Any
 from django.db import models
 
 from history.errors import HistoryErrorCode, operation_error
+from history.state import Display, state_diff, state_of
 from history.tracking import (
-    canonical_text,
+    is_m2m,
     is_numeric,
     is_text,
     object_pk_of,
@@ -51,6 +52,22 @@ class FieldChange:
     numeric: bool = False
     decimal_places: int | None = None
     text: bool = False
+    old_items: tuple[str, ...] | None = None
+    new_items: tuple[str, ...] | None = None
+
+    @property
+    def added(self) -> list[str] | None:
+        """Many-to-many fields only: the items the new version has and the old lacks."""
+        if self.new_items is None or self.old_items is None:
+            return None
+        return sorted(set(self.new_items) - set(self.old_items))
+
+    @property
+    def removed(self) -> list[str] | None:
+        """Many-to-many fields only: the items the old version had and the new lacks."""
+        if self.new_items is None or self.old_items is None:
+            return None
+        return sorted(set(self.old_items) - set(self.new_items))
 
     @property
     def delta(self) -> str | None:
@@ -104,44 +121,33 @@ def _label(field: models.Field[Any, Any]) -> str:
 
 
 def field_change(
-    field: models.Field[Any, Any], old_value: str | None, new_value: str | None
+    field: models.Field[Any, Any], old: Display, new: Display
 ) -> FieldChange:
-    """Describe a change of `field` given its canonical old and new values."""
+    """Describe a change of `field` given its stored old and new displays."""
+    if is_m2m(field):
+        old_items = tuple(old or [])
+        new_items = tuple(new or [])
+        return FieldChange(
+            field=field.name,
+            label=_label(field),
+            old_value=", ".join(old_items),
+            new_value=", ".join(new_items),
+            old_items=old_items,
+            new_items=new_items,
+        )
     return FieldChange(
         field=field.name,
         label=_label(field),
-        old_value=old_value,
-        new_value=new_value,
+        old_value=None if old is None else str(old),
+        new_value=None if new is None else str(new),
         numeric=is_numeric(field),
         decimal_places=getattr(field, "decimal_places", None),
         text=is_text(field),
     )
 
 
-def values_of(
-    model: type[models.Model], obj: Any, fields: list[str] | None = None
-) -> dict[str, str | None]:
-    """The canonical values of `obj`'s tracked fields (a model or a version)."""
-    return {
-        field.name: canonical_text(field, getattr(obj, field.attname))
-        for field in tracked_fields(model)
-        if fields is None or field.name in fields
-    }
-
-
-def values_diff(
-    old: Mapping[str, str | None], new: Mapping[str, str | None]
-) -> dict[str, list[str | None]]:
-    """The stored form of a diff: `{field: [old, new]}` for each field that differs."""
-    return {
-        name: [old.get(name), value]
-        for name, value in sorted(new.items())
-        if old.get(name) != value
-    }
-
-
 def changes_from_stored(
-    model: type[models.Model], stored: dict[str, list[str | None]]
+    model: type[models.Model], stored: Mapping[str, Sequence[Any]]
 ) -> list[FieldChange]:
     """Turn a stored diff into `FieldChange`s, sorted by field; no queries."""
     fields = {field.name: field for field in tracked_fields(model)}
@@ -155,8 +161,11 @@ def changes_from_stored(
 def history_diff(
     *, model: type[models.Model], old: Any, new: Any, fields: list[str] | None = None
 ) -> list[FieldChange]:
-    """The changes from `old` to `new` (versions or instances of `model`)."""
-    stored = values_diff(values_of(model, old, fields), values_of(model, new, fields))
+    """The changes from `old` to `new`, each a version or a live instance of `model`.
+
+    Two versions cost no query; a live instance with relations costs a few.
+    """
+    stored = state_diff(state_of(model, old, fields), state_of(model, new, fields))
     return changes_from_stored(model, stored)
 
 

@@ -23,6 +23,7 @@ class HistoryErrorCode(StrEnum):
     NOTHING_TO_REVERT = "NOTHING_TO_REVERT"
     PERMISSION_DENIED = "PERMISSION_DENIED"
     INVALID = "INVALID"
+    RELATED_DELETED = "RELATED_DELETED"
 
 
 class OperationDenied(PermissionDenied):

@@ -34,6 +34,19 @@ class VersionExtras(models.Model):
         related_name="+",
         help_text="The version a revert went back to, when a revert wrote this one.",
     )
+    history_snapshot = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=(
+            "Related objects as they were: {fk: {id, label} or null, "
+            "m2m: [{id, label}]}."
+        ),
+    )
+    history_search = models.TextField(
+        blank=True,
+        default="",
+        help_text="The reason and the changed values, for full-text search.",
+    )
     history_ip_address = models.GenericIPAddressField(null=True, blank=True)
     history_user_agent = models.TextField(blank=True, default="")
     history_request_id = models.CharField(max_length=128, blank=True, default="")

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import models
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from history.tracking import DELETED, NEWEST_FIRST, history_model_for, tracked_model_for
 
@@ -22,6 +22,22 @@ def history_versions(*, model: type[models.Model], pk: Any) -> QuerySet[Any]:
 def history_latest(*, model: type[models.Model], pk: Any) -> Any | None:
     """The newest version of one object, or None if it was never recorded."""
     return history_versions(model=model, pk=pk).first()
+
+
+def history_latest_many(*, model: type[models.Model], pks: Iterable[Any]) -> list[Any]:
+    """The newest version of each of several objects, in one query."""
+    history_model = history_model_for(model)
+    pk_name = model._meta.pk.attname
+    newest = (
+        history_model.objects.filter(**{pk_name: OuterRef(pk_name)})
+        .order_by(*NEWEST_FIRST)
+        .values("history_id")[:1]
+    )
+    return list(
+        history_model.objects.filter(**{f"{pk_name}__in": list(pks)}).filter(
+            history_id=Subquery(newest)
+        )
+    )
 
 
 def history_as_of(

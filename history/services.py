@@ -8,8 +8,10 @@ recorded with no user.
 
 from __future__ import annotations
 
+import datetime
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -17,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from history.context import current_request_context
 from history.diff import FieldChange, history_diff
 from history.errors import (
     HistoryErrorCode,
@@ -24,12 +27,21 @@ from history.errors import (
     as_invalid,
     operation_error,
 )
-from history.selectors import history_latest
-from history.signals import REVERTED_FROM_ATTRIBUTE
+from history.m2m import record_current_m2m_rows
+from history.selectors import history_latest, history_latest_many
+from history.signals import (
+    HISTORY_TYPE_ATTRIBUTE,
+    REVERTED_FROM_ATTRIBUTE,
+    search_text,
+)
+from history.state import related_snapshots, state_diff, state_of
 from history.tracking import (
+    CREATED,
     DELETED,
     canonical_text,
     history_model_for,
+    is_foreign_key,
+    is_m2m,
     stored_fields,
     tracked_field_names,
     tracked_fields,
@@ -127,6 +139,64 @@ def assign_fields(
     return instance.pk is None or before != after
 
 
+@contextmanager
+def record_bulk_versions(
+    model: type[models.Model],
+    instances: Sequence[models.Model],
+    *,
+    actor: Any | None,
+    reason: str | None,
+) -> Iterator[datetime.datetime]:
+    """Complete the versions a simple-history bulk helper writes.
+
+    Wrap `bulk_create_with_history` / `bulk_update_with_history`, passing them
+    the yielded `default_date`. Afterwards each version they wrote gets what
+    `fill_version` gives a single save: its diff against the object's previous
+    version, its related-object snapshot and many-to-many rows, its search text
+    and the request context. A constant number of queries, whatever the size.
+    """
+    history_model = history_model_for(model)
+    pk_name = model._meta.pk.attname
+    date = timezone.now()
+    existing = [obj.pk for obj in instances if obj.pk is not None]
+    previous = {
+        getattr(v, pk_name): v for v in history_latest_many(model=model, pks=existing)
+    }
+    yield date
+    pks = [obj.pk for obj in instances]
+    versions = list(
+        history_model.objects.filter(history_date=date, **{f"{pk_name}__in": pks})
+    )
+    snapshots = related_snapshots(model, instances)
+    context = current_request_context()
+    for version in versions:
+        pk = getattr(version, pk_name)
+        version.history_snapshot = snapshots.get(pk, {})
+        before = previous.get(pk)
+        version.history_changes = (
+            {}
+            if before is None
+            else state_diff(state_of(model, before), state_of(model, version))
+        )
+        version.history_search = search_text(version)
+        if context is not None:
+            version.history_ip_address = context.ip_address
+            version.history_user_agent = context.user_agent
+            version.history_request_id = context.request_id
+    history_model.objects.bulk_update(
+        versions,
+        [
+            "history_snapshot",
+            "history_changes",
+            "history_search",
+            "history_ip_address",
+            "history_user_agent",
+            "history_request_id",
+        ],
+    )
+    record_current_m2m_rows(model, versions)
+
+
 def history_save(
     *,
     instance: models.Model,
@@ -134,8 +204,13 @@ def history_save(
     reason: str | None,
     reverted_from: Any | None = None,
     force_insert: bool = False,
+    m2m: Mapping[str, Iterable[Any]] | None = None,
 ) -> None:
-    """Validate and save a tracked instance, recording its version.
+    """Validate and save a tracked instance, recording one version.
+
+    `m2m` sets many-to-many fields (by related primary keys) as part of the same
+    version: the rows are written first, without history, and the version is
+    recorded once, with them.
 
     Raises:
         ValidationError: with code INVALID for each field that fails validation.
@@ -146,7 +221,25 @@ def history_save(
         raise as_invalid(error) from error
     _mark(instance, actor=actor, reason=reason, reverted_from=reverted_from)
     with transaction.atomic():
-        instance.save(force_insert=force_insert)
+        if m2m:
+            creating = force_insert or instance._state.adding
+            instance.skip_history_when_saving = True  # type: ignore[attr-defined]
+            try:
+                if creating:
+                    instance.save(force_insert=True)
+                for name, related in m2m.items():
+                    getattr(instance, name).set(list(related))
+            finally:
+                del instance.skip_history_when_saving  # type: ignore[attr-defined]
+            if creating:
+                setattr(instance, HISTORY_TYPE_ATTRIBUTE, CREATED)
+            try:
+                instance.save()
+            finally:
+                if creating:
+                    delattr(instance, HISTORY_TYPE_ATTRIBUTE)
+        else:
+            instance.save(force_insert=force_insert)
     # Return what was stored (e.g. decimals at the field's precision).
     instance.refresh_from_db()
 
@@ -270,10 +363,21 @@ def history_revert(
 
     target = _restored_instance(model, latest) if restoring else instance
     assert target is not None
-    by_name = {f.name: f for f in tracked_fields(model)}
-    for name in names:
-        attname = by_name[name].attname
-        setattr(target, attname, getattr(record, attname))
+    m2m_values: dict[str, list[Any]] = {}
+    for model_field in tracked_fields(model):
+        if model_field.name in names:
+            source = record
+        elif restoring and is_m2m(model_field):
+            source = latest  # the relations the object had when it was deleted
+        else:
+            continue
+        if is_m2m(model_field):
+            m2m_values[model_field.name] = _existing_m2m(model_field, source)
+        else:
+            value = getattr(source, model_field.attname)
+            if is_foreign_key(model_field):
+                _require_related(model_field, value, source)
+            setattr(target, model_field.attname, value)
     if dry_run:
         return RevertResult(instance=target, record=None, changes=changes)
 
@@ -283,10 +387,58 @@ def history_revert(
         reason=cleaned_reason,
         reverted_from=record,
         force_insert=restoring,
+        m2m=m2m_values,
     )
     return RevertResult(
         instance=target, record=history_latest(model=model, pk=pk), changes=changes
     )
+
+
+def _related_label(version: Any, field: models.Field[Any, Any], related_id: Any) -> str:
+    snapshot = getattr(version, "history_snapshot", None) or {}
+    entries = snapshot.get(field.name)
+    if isinstance(entries, dict):
+        entries = [entries]
+    for entry in entries or []:
+        if entry and entry.get("id") == related_id and entry.get("label"):
+            return str(entry["label"])
+    return f"#{related_id}"
+
+
+def _require_related(
+    field: models.Field[Any, Any], related_id: Any, version: Any
+) -> None:
+    """Refuse to point a foreign key at an object that no longer exists."""
+    if related_id is None:
+        return
+    related_model = field.related_model
+    if not related_model._default_manager.filter(pk=related_id).exists():  # type: ignore[union-attr]
+        raise operation_error(
+            HistoryErrorCode.RELATED_DELETED,
+            f"The {field.verbose_name} {_related_label(version, field, related_id)!r} "
+            "this version refers to no longer exists; restore it first.",
+            field=field.name,
+        )
+
+
+def _existing_m2m(field: models.Field[Any, Any], version: Any) -> list[Any]:
+    """The related ids a version records for a many-to-many field, all existing."""
+    entries = (getattr(version, "history_snapshot", None) or {}).get(field.name) or []
+    ids = [entry["id"] for entry in entries]
+    related_model = field.related_model
+    found = set(
+        related_model._default_manager.filter(pk__in=ids).values_list("pk", flat=True)  # type: ignore[union-attr]
+    )
+    for related_id in ids:
+        if related_id not in found:
+            raise operation_error(
+                HistoryErrorCode.RELATED_DELETED,
+                f"The {field.verbose_name} item "
+                f"{_related_label(version, field, related_id)!r} this version refers "
+                "to no longer exists.",
+                field=field.name,
+            )
+    return ids
 
 
 def _restored_instance(model: type[models.Model], version: Any) -> models.Model:

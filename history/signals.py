@@ -4,15 +4,34 @@ from __future__ import annotations
 
 from typing import Any
 
-from simple_history.signals import pre_create_historical_record
+from simple_history.signals import (
+    post_create_historical_record,
+    pre_create_historical_record,
+)
 
 from history.context import current_request_context
-from history.diff import values_diff, values_of
+from history.m2m import copy_m2m_rows
 from history.models import VersionExtras
-from history.selectors import history_latest
-from history.tracking import tracked_model_for
+from history.selectors import history_latest, history_versions
+from history.state import related_snapshot, state_diff, state_of
+from history.tracking import DELETED, tracked_model_for
 
 REVERTED_FROM_ATTRIBUTE = "_history_reverted_from"
+# Set by services that save twice to record one version (e.g. a new object
+# with many-to-many values): the type the version must have.
+HISTORY_TYPE_ATTRIBUTE = "_history_type_override"
+
+
+def search_text(version: Any) -> str:
+    """What full-text search looks at: the reason and the changed values."""
+    words = [version.history_change_reason or ""]
+    for old, new in (version.history_changes or {}).values():
+        for value in (old, new):
+            if isinstance(value, list):
+                words.extend(value)
+            elif value is not None:
+                words.append(str(value))
+    return " ".join(word for word in words if word)
 
 
 def fill_version(
@@ -26,25 +45,58 @@ def fill_version(
     """
     if not isinstance(history_instance, VersionExtras):
         return
+    version: Any = history_instance
     model = tracked_model_for(sender)
     previous = history_latest(model=model, pk=instance.pk)
-    history_instance.history_changes = (
+    if version.history_type == DELETED:
+        # The relations are gone by now; the object left as it last was.
+        version.history_snapshot = (
+            previous.history_snapshot if previous is not None else {}
+        )
+    else:
+        version.history_snapshot = related_snapshot(instance)
+    version.history_changes = (
         {}
         if previous is None
-        else values_diff(values_of(model, previous), values_of(model, history_instance))
+        else state_diff(state_of(model, previous), state_of(model, version))
     )
-    history_instance.history_reverted_from = getattr(
-        instance, REVERTED_FROM_ATTRIBUTE, None
-    )
+    version.history_search = search_text(version)
+    override = getattr(instance, HISTORY_TYPE_ATTRIBUTE, None)
+    if override is not None:
+        version.history_type = override
+    version.history_reverted_from = getattr(instance, REVERTED_FROM_ATTRIBUTE, None)
     context = current_request_context()
     if context is not None:
-        history_instance.history_ip_address = context.ip_address
-        history_instance.history_user_agent = context.user_agent
-        history_instance.history_request_id = context.request_id
+        version.history_ip_address = context.ip_address
+        version.history_user_agent = context.user_agent
+        version.history_request_id = context.request_id
+
+
+def keep_m2m_rows_of_deleted(
+    sender: Any, instance: Any, history_instance: Any, **kwargs: Any
+) -> None:
+    """Give a DELETED version the many-to-many rows of the version before it.
+
+    By the time simple-history records a deletion, the through rows are gone;
+    the DELETED version records the object as it last was.
+    """
+    if history_instance.history_type != DELETED:
+        return
+    model = tracked_model_for(sender)
+    previous = (
+        history_versions(model=model, pk=instance.pk)
+        .filter(history_id__lt=history_instance.history_id)
+        .first()
+    )
+    if previous is not None:
+        copy_m2m_rows(model, source=previous, targets=[history_instance])
 
 
 def connect() -> None:
     """Connect the version filler to simple-history."""
     pre_create_historical_record.connect(
         fill_version, dispatch_uid="history.fill_version"
+    )
+    post_create_historical_record.connect(
+        keep_m2m_rows_of_deleted, dispatch_uid="history.keep_m2m_rows_of_deleted"
     )

@@ -39,13 +39,38 @@ def tracked_model_for(history_model: Any) -> type[models.Model]:
 
 @functools.cache
 def tracked_fields(model: type[models.Model]) -> tuple[models.Field[Any, Any], ...]:
-    """The fields a version of `model` diffs and reverts, in declaration order."""
+    """The fields a version of `model` diffs and reverts, in declaration order:
+    its stored editable fields, then its tracked many-to-many fields."""
     stored = {field.name for field in history_model_for(model).tracked_fields}
-    return tuple(
+    concrete = tuple(
         field
         for field in model._meta.concrete_fields
         if field.name in stored and field.editable and not field.primary_key
     )
+    return concrete + m2m_fields(model)
+
+
+@functools.cache
+def m2m_fields(
+    model: type[models.Model],
+) -> tuple[models.ManyToManyField[Any, Any], ...]:
+    """The many-to-many fields of `model` whose membership versions record."""
+    return tuple(getattr(history_model_for(model), "_history_m2m_fields", ()))
+
+
+def m2m_history_model(model: type[models.Model], field: models.Field[Any, Any]) -> Any:
+    """simple-history's model recording the rows of a many-to-many field."""
+    return getattr(history_model_for(model), field.name).model
+
+
+def is_m2m(field: models.Field[Any, Any]) -> bool:
+    """Whether a tracked field is a many-to-many relation."""
+    return isinstance(field, models.ManyToManyField)
+
+
+def is_foreign_key(field: models.Field[Any, Any]) -> bool:
+    """Whether a tracked field points to one other object."""
+    return isinstance(field, models.ForeignKey)
 
 
 def tracked_field_names(model: type[models.Model]) -> list[str]:
@@ -76,7 +101,11 @@ def is_numeric(field: models.Field[Any, Any]) -> bool:
 
 def is_text(field: models.Field[Any, Any]) -> bool:
     """Whether a field holds free text (and so gets word-level segments)."""
-    return isinstance(field, models.CharField | models.TextField) and not field.choices
+    return (
+        isinstance(field, models.CharField | models.TextField)
+        and not field.choices
+        and not field.is_relation
+    )
 
 
 def canonical_text(field: models.Field[Any, Any], value: Any) -> str | None:

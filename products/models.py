@@ -1,4 +1,4 @@
-"""The product catalog."""
+"""The product catalog: categories, tags and products."""
 
 from __future__ import annotations
 
@@ -9,37 +9,112 @@ from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from history.managers import TrackedManager
 from history.models import VersionExtras
 
+NO_NUL = ProhibitNullCharactersValidator()
 
-class Product(models.Model):
-    """A product in the catalog. Every change to it is recorded as a version."""
+
+class Category(models.Model):
+    """A group of products. Every change to it is recorded as a version."""
 
     name = models.CharField(
-        "name",
-        max_length=200,
-        validators=[ProhibitNullCharactersValidator()],
-        help_text="Display name.",
+        "name", max_length=100, validators=[NO_NUL], help_text="Display name."
     )
     description = models.TextField(
         "description",
         blank=True,
         default="",
-        validators=[ProhibitNullCharactersValidator()],
+        validators=[NO_NUL],
+        help_text="Free-text description.",
+    )
+    created_at = models.DateTimeField(
+        default=timezone.now, editable=False, help_text="When it was created."
+    )
+    updated_at = models.DateTimeField(
+        auto_now=True, help_text="When it was last changed."
+    )
+
+    objects = TrackedManager()
+    history = HistoricalRecords(
+        related_name="versions",
+        bases=[VersionExtras],
+        excluded_fields=["updated_at"],
+    )
+
+    class Meta:
+        ordering = ("id",)
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Tag(models.Model):
+    """A label on products; which tags a product had is part of its history."""
+
+    name = models.CharField(
+        max_length=50, unique=True, validators=[NO_NUL], help_text="The tag."
+    )
+
+    class Meta:
+        ordering = ("name",)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Product(models.Model):
+    """A product in the catalog. Every change to it is recorded as a version.
+
+    `supplier_cost` is sensitive: no version stores it, and only staff read it.
+    """
+
+    name = models.CharField(
+        "name", max_length=200, validators=[NO_NUL], help_text="Display name."
+    )
+    description = models.TextField(
+        "description",
+        blank=True,
+        default="",
+        validators=[NO_NUL],
         help_text="Free-text description.",
     )
     price = models.DecimalField(
         "price",
         max_digits=12,
         decimal_places=2,
-        help_text="Unit price, a decimal string with two places.",
         validators=[MinValueValidator(Decimal("0"))],
+        help_text="Unit price, a decimal string with two places.",
     )
     quantity = models.IntegerField(
         "quantity",
         default=0,
         validators=[MinValueValidator(0)],
         help_text="Units in stock.",
+    )
+    category = models.ForeignKey(
+        Category,
+        verbose_name="category",
+        null=True,
+        blank=True,
+        # Deleting a category moves its products out through the services,
+        # recording a version of each; the database refuses anything else.
+        on_delete=models.PROTECT,
+        related_name="products",
+        help_text="The category the product is in.",
+    )
+    tags = models.ManyToManyField(
+        Tag, verbose_name="tags", blank=True, related_name="products"
+    )
+    supplier_cost = models.DecimalField(
+        "supplier cost",
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="What the supplier charges; staff only, never in history.",
     )
     # Not auto_now_add: a restored product keeps the creation time its versions hold.
     created_at = models.DateTimeField(
@@ -49,10 +124,13 @@ class Product(models.Model):
         auto_now=True, help_text="When the product was last changed."
     )
 
+    objects = TrackedManager()
     history = HistoricalRecords(
         related_name="versions",
         bases=[VersionExtras],
-        excluded_fields=["updated_at"],
+        # Sensitive or derived: never stored in a version, never diffed.
+        excluded_fields=["updated_at", "supplier_cost"],
+        m2m_fields=[tags],
     )
 
     class Meta:

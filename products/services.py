@@ -1,13 +1,28 @@
-"""Writes to the catalog. Each records one version, in one transaction."""
+"""Writes to the catalog. Each records its versions in one transaction.
+
+`actor` is the user making the change (`None`: a process outside any request,
+not permission-checked, recorded with no user). Data keys are model field names;
+`category` is a category's primary key (or None) and `tags` a list of tag names.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from history.errors import HistoryErrorCode, operation_error
+from history.errors import (
+    HistoryErrorCode,
+    OperationDenied,
+    as_invalid,
+    operation_error,
+)
+from history.managers import tracked_bulk
 from history.services import (
     RevertResult,
     assign_fields,
@@ -16,33 +31,103 @@ from history.services import (
     history_revert,
     history_save,
     lock_object,
+    record_bulk_versions,
     require_permission,
 )
-from products.models import Product
+from products.models import Category, Product, Tag
 
-EDITABLE_FIELDS = ("name", "description", "price", "quantity")
+PRODUCT_FIELDS = (
+    "name",
+    "description",
+    "price",
+    "quantity",
+    "category",
+    "supplier_cost",
+)
+CATEGORY_FIELDS = ("name", "description")
+STAFF_ONLY_FIELDS = ("supplier_cost",)
+CENT = Decimal("0.01")
 
 
-def _locked(pk: Any) -> Product:
-    lock_object(Product, pk)
-    product = Product.objects.select_for_update().filter(pk=pk).first()
-    if product is None:
+def _locked(model: Any, pk: Any) -> Any:
+    lock_object(model, pk)
+    instance = model.objects.select_for_update().filter(pk=pk).first()
+    if instance is None:
         raise operation_error(
-            HistoryErrorCode.NOT_FOUND, "No such product.", field="id"
+            HistoryErrorCode.NOT_FOUND,
+            f"No such {model._meta.verbose_name}.",
+            field="id",
         )
-    return product
+    return instance
+
+
+def _check_staff_fields(actor: Any | None, data: Mapping[str, Any]) -> None:
+    if actor is None:
+        return
+    for name in STAFF_ONLY_FIELDS:
+        if name in data and not actor.is_staff:
+            raise OperationDenied(f"Only staff may set {name}.")
+
+
+def _category(pk: Any) -> Category | None:
+    if pk is None:
+        return None
+    category = Category.objects.filter(pk=pk).first()
+    if category is None:
+        raise operation_error(
+            HistoryErrorCode.NOT_FOUND, "No such category.", field="category"
+        )
+    return category
+
+
+def _tag_ids(names: Iterable[str]) -> list[int]:
+    """The ids of tags by name, creating the missing ones."""
+    cleaned = sorted({name.strip() for name in names if name.strip()})
+    errors = []
+    for name in cleaned:
+        try:
+            Tag(name=name).clean_fields()
+        except ValidationError as error:
+            errors.extend(error.messages)
+    if errors:
+        raise operation_error(HistoryErrorCode.INVALID, " ".join(errors), field="tags")
+    existing = dict(Tag.objects.filter(name__in=cleaned).values_list("name", "pk"))
+    return [existing.get(name) or Tag.objects.create(name=name).pk for name in cleaned]
+
+
+def _split(data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, list[int]]]:
+    """Separate field values from many-to-many values; resolve the category."""
+    fields = dict(data)
+    m2m = {}
+    if "tags" in fields:
+        m2m["tags"] = _tag_ids(fields.pop("tags") or [])
+    if "category" in fields:
+        fields["category"] = _category(fields["category"])
+    return fields, m2m
+
+
+def _tags_changed(product: Product, tag_ids: list[int] | None) -> bool:
+    if tag_ids is None:
+        return False
+    current = set(product.tags.values_list("pk", flat=True))
+    return current != set(tag_ids)
 
 
 @transaction.atomic
 def product_create(
     *, data: Mapping[str, Any], actor: Any | None, reason: str | None = None
 ) -> Product:
-    """Create a product and its CREATED version."""
+    """Create a product (with its category and tags) and its CREATED version."""
     require_permission(actor, Product, "add")
+    _check_staff_fields(actor, data)
+    fields, m2m = _split(data)
     product = Product()
-    assign_fields(product, data, allowed=EDITABLE_FIELDS)
+    assign_fields(product, fields, allowed=PRODUCT_FIELDS)
     history_save(
-        instance=product, actor=actor, reason=clean_reason(reason, required=False)
+        instance=product,
+        actor=actor,
+        reason=clean_reason(reason, required=False),
+        m2m=m2m,
     )
     return product
 
@@ -51,18 +136,24 @@ def product_create(
 def product_update(
     *, pk: Any, data: Mapping[str, Any], actor: Any | None, reason: str | None = None
 ) -> Product:
-    """Change a product's fields and record an UPDATED version.
+    """Change a product's fields, category or tags and record an UPDATED version.
 
     The row is locked first, so concurrent writers to one product serialise. An
     update that changes no value writes nothing.
     """
     require_permission(actor, Product, "change")
-    product = _locked(pk)
-    if not assign_fields(product, data, allowed=EDITABLE_FIELDS):
+    _check_staff_fields(actor, data)
+    product = _locked(Product, pk)
+    fields, m2m = _split(data)
+    changed = assign_fields(product, fields, allowed=PRODUCT_FIELDS)
+    if not changed and not _tags_changed(product, m2m.get("tags")):
         product.refresh_from_db()  # drop the assigned, equal values
         return product
     history_save(
-        instance=product, actor=actor, reason=clean_reason(reason, required=False)
+        instance=product,
+        actor=actor,
+        reason=clean_reason(reason, required=False),
+        m2m=m2m,
     )
     return product
 
@@ -71,7 +162,7 @@ def product_update(
 def product_delete(*, pk: Any, actor: Any | None, reason: str | None = None) -> Product:
     """Delete a product, recording its DELETED version; versions survive it."""
     require_permission(actor, Product, "delete")
-    product = _locked(pk)
+    product = _locked(Product, pk)
     deleted_pk = product.pk
     history_delete(
         instance=product, actor=actor, reason=clean_reason(reason, required=False)
@@ -90,9 +181,216 @@ def product_revert(
     expected_latest_id: Any | None = None,
     dry_run: bool = False,
 ) -> RevertResult:
-    """Bring a product back to one of its versions; see `history_revert`."""
+    """Bring a product (fields, category, tags) back to one of its versions;
+    see `history_revert`."""
     return history_revert(
         model=Product,
+        pk=pk,
+        record_id=record_id,
+        actor=actor,
+        reason=reason,
+        fields=fields,
+        expected_latest_id=expected_latest_id,
+        dry_run=dry_run,
+    )
+
+
+@transaction.atomic
+def product_adjust_prices(
+    *,
+    pks: Sequence[Any],
+    actor: Any | None,
+    reason: str | None,
+    percent: Decimal | None = None,
+    amount: Decimal | None = None,
+) -> list[Product]:
+    """Change the price of many products by a percentage or an amount, in one
+    transaction, writing one UPDATED version per product with `reason`.
+
+    Prices are rounded half up to the cent. If any product is missing or any new
+    price is invalid, nothing is written.
+    """
+    require_permission(actor, Product, "change")
+    cleaned_reason = clean_reason(reason, required=True)
+    if (percent is None) == (amount is None):
+        raise operation_error(
+            HistoryErrorCode.INVALID, "Give exactly one of percent and amount."
+        )
+    unique = list(dict.fromkeys(pks))
+    if not unique:
+        raise operation_error(
+            HistoryErrorCode.INVALID, "No products given.", field="ids"
+        )
+    for pk in sorted(unique, key=str):
+        lock_object(Product, pk)
+    products = list(Product.objects.select_for_update().filter(pk__in=unique))
+    if len(products) != len(unique) or None in unique:
+        raise operation_error(
+            HistoryErrorCode.NOT_FOUND, "Some products do not exist.", field="ids"
+        )
+    errors: dict[str, list[ValidationError]] = {}
+    for product in products:
+        price = Decimal(product.price)
+        if percent is not None:
+            new_price = price * (1 + percent / 100)
+        else:
+            new_price = price + (amount or 0)
+        product.price = new_price.quantize(CENT, rounding=ROUND_HALF_UP)
+        try:
+            product.full_clean(validate_unique=False, validate_constraints=False)
+        except ValidationError as error:
+            for message in as_invalid(error).messages:
+                errors.setdefault("price", []).append(
+                    ValidationError(
+                        f"{product.name} (#{product.pk}): {message}",
+                        code=HistoryErrorCode.INVALID,
+                    )
+                )
+    if errors:
+        raise ValidationError(errors)
+    now = timezone.now()
+    for product in products:
+        product.updated_at = now
+    with (
+        record_bulk_versions(
+            Product, products, actor=actor, reason=cleaned_reason
+        ) as date,
+        tracked_bulk(),
+    ):
+        bulk_update_with_history(
+            products,
+            Product,
+            ["price", "updated_at"],
+            default_user=actor
+            if actor is not None and actor.is_authenticated
+            else None,
+            default_change_reason=cleaned_reason,
+            default_date=date,
+        )
+    return sorted(products, key=lambda p: p.pk)
+
+
+@transaction.atomic
+def product_import(
+    *, rows: Sequence[Mapping[str, Any]], actor: Any | None, reason: str | None
+) -> list[Product]:
+    """Create many products at once, recording a CREATED version of each.
+
+    Rows take the fields of `product_create` but tags. Every row is validated
+    first; if one fails, nothing is written.
+    """
+    require_permission(actor, Product, "add")
+    cleaned_reason = clean_reason(reason, required=False)
+    if not rows:
+        raise operation_error(
+            HistoryErrorCode.INVALID, "No products given.", field="rows"
+        )
+    products = []
+    errors: dict[str, list[ValidationError]] = {}
+    for index, row in enumerate(rows):
+        _check_staff_fields(actor, row)
+        fields, _ = _split({k: v for k, v in row.items() if k != "tags"})
+        product = Product()
+        assign_fields(product, fields, allowed=PRODUCT_FIELDS)
+        try:
+            product.full_clean(validate_unique=False)
+        except ValidationError as error:
+            for name, messages in as_invalid(error).message_dict.items():
+                errors.setdefault(name, []).extend(
+                    ValidationError(
+                        f"Row {index + 1}: {m}", code=HistoryErrorCode.INVALID
+                    )
+                    for m in messages
+                )
+        products.append(product)
+    if errors:
+        raise ValidationError(errors)
+    with (
+        record_bulk_versions(
+            Product, products, actor=actor, reason=cleaned_reason
+        ) as date,
+        tracked_bulk(),
+    ):
+        created = bulk_create_with_history(
+            products,
+            Product,
+            default_user=actor
+            if actor is not None and actor.is_authenticated
+            else None,
+            default_change_reason=cleaned_reason or "",
+            default_date=date,
+        )
+    return list(created)
+
+
+@transaction.atomic
+def category_create(
+    *, data: Mapping[str, Any], actor: Any | None, reason: str | None = None
+) -> Category:
+    """Create a category and its CREATED version."""
+    require_permission(actor, Category, "add")
+    category = Category()
+    assign_fields(category, data, allowed=CATEGORY_FIELDS)
+    history_save(
+        instance=category, actor=actor, reason=clean_reason(reason, required=False)
+    )
+    return category
+
+
+@transaction.atomic
+def category_update(
+    *, pk: Any, data: Mapping[str, Any], actor: Any | None, reason: str | None = None
+) -> Category:
+    """Change a category and record an UPDATED version (its products' versions
+    keep the name it had when they were written)."""
+    require_permission(actor, Category, "change")
+    category = _locked(Category, pk)
+    if not assign_fields(category, data, allowed=CATEGORY_FIELDS):
+        category.refresh_from_db()
+        return category
+    history_save(
+        instance=category, actor=actor, reason=clean_reason(reason, required=False)
+    )
+    return category
+
+
+@transaction.atomic
+def category_delete(
+    *, pk: Any, actor: Any | None, reason: str | None = None
+) -> Category:
+    """Delete a category. Its products leave it first, each with a version that
+    says so; then the category's DELETED version is recorded."""
+    require_permission(actor, Category, "delete")
+    category = _locked(Category, pk)
+    cleaned_reason = clean_reason(reason, required=False)
+    if category.products.exists():
+        require_permission(actor, Product, "change")
+    moved_reason = f"Category {category.name!r} deleted" + (
+        f": {cleaned_reason}" if cleaned_reason else ""
+    )
+    for product_pk in category.products.values_list("pk", flat=True):
+        product = _locked(Product, product_pk)
+        product.category = None
+        history_save(instance=product, actor=actor, reason=moved_reason)
+    deleted_pk = category.pk
+    history_delete(instance=category, actor=actor, reason=cleaned_reason)
+    category.pk = deleted_pk
+    return category
+
+
+def category_revert(
+    *,
+    pk: Any,
+    record_id: Any,
+    actor: Any | None,
+    reason: str | None,
+    fields: Iterable[str] | None = None,
+    expected_latest_id: Any | None = None,
+    dry_run: bool = False,
+) -> RevertResult:
+    """Bring a category back to one of its versions (restoring it if deleted)."""
+    return history_revert(
+        model=Category,
         pk=pk,
         record_id=record_id,
         actor=actor,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import strawberry
 import strawberry_django
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from strawberry.utils.str_converters import to_snake_case
 from strawberry_django import (
     ComparisonFilterLookup,
@@ -14,10 +15,21 @@ from strawberry_django import (
     StrFilterLookup,
 )
 
-from products.models import Product
+from history.search import search_versions
+from history.tracking import history_model_for, m2m_history_model
+from products.models import Category, Product
 from schema.history import HistoryTypeEnum
 from schema.ids import pk_of
-from schema.types import HistoricalProduct
+
+HistoricalProduct = history_model_for(Product)
+HistoricalCategory = history_model_for(Category)
+
+# The reverse relation from a product version to its recorded tag rows.
+TAG_ROWS = (
+    m2m_history_model(Product, Product._meta.get_field("tags"))
+    ._meta.get_field("history")
+    .related_query_name()
+)
 
 MATCH_NOTHING = Q(pk__in=[])
 
@@ -71,6 +83,14 @@ class ProductFilter:
         description="Do not match this filter."
     )
 
+    @strawberry_django.filter_field(description="Products in this category.")
+    def category(self, value: strawberry.ID, prefix: str) -> Q:
+        return _pk_filter(prefix, "category_id", value, "Category")
+
+    @strawberry_django.filter_field(description="Products with this tag (by name).")
+    def tag(self, value: str, prefix: str) -> Q:
+        return Q(**{f"{prefix}tags__name": value})
+
 
 @strawberry_django.order_type(
     Product, name="ProductOrder", description="Orderings of the product connection."
@@ -92,17 +112,44 @@ class ProductOrder:
     )
 
 
-@strawberry_django.filter_type(
-    HistoricalProduct,
-    name="HistoricalProductFilter",
-    description="Filters of both history connections.",
-)
-class HistoricalProductFilter:
-    """Filters of both history connections."""
-
+@strawberry.input(description="Filters every history connection has.")
+class VersionFilter:
     history_date: DatetimeFilterLookup | None = strawberry_django.filter_field(
         description='When the change was made, e.g. { gte: "...", lt: "..." }.'
     )
+
+    @strawberry_django.filter_field(description="Versions made by this kind of change.")
+    def history_type(self, value: HistoryTypeEnum, prefix: str) -> Q:
+        return Q(**{f"{prefix}history_type": value.value})
+
+    @strawberry_django.filter_field(description="Versions made by this user.")
+    def history_user(self, value: strawberry.ID, prefix: str) -> Q:
+        return _pk_filter(prefix, "history_user_id", value, "User")
+
+    @strawberry_django.filter_field(
+        description='Versions whose changes include this field, e.g. "price".'
+    )
+    def changed_field(self, value: str, prefix: str) -> Q:
+        return Q(**{f"{prefix}history_changes__has_key": to_snake_case(value)})
+
+    @strawberry_django.filter_field(
+        description=(
+            "Versions whose reason or changed values contain every word of this "
+            "text (full-text search)."
+        )
+    )
+    def search(
+        self, value: str, queryset: QuerySet[Any], prefix: str
+    ) -> tuple[QuerySet[Any], Q]:
+        return search_versions(queryset, value, prefix=prefix)
+
+
+@strawberry_django.filter_type(
+    HistoricalProduct,
+    name="HistoricalProductFilter",
+    description="Filters of both product history connections.",
+)
+class HistoricalProductFilter(VersionFilter):
     price: DecimalFilterLookup | None = strawberry_django.filter_field(
         description='The version\'s own price, e.g. { gt: "1000" }.'
     )
@@ -131,23 +178,76 @@ class HistoricalProductFilter:
     def product(self, value: strawberry.ID, prefix: str) -> Q:
         return _pk_filter(prefix, "id", value, "Product")
 
-    @strawberry_django.filter_field(description="Versions made by this kind of change.")
-    def history_type(self, value: HistoryTypeEnum, prefix: str) -> Q:
-        return Q(**{f"{prefix}history_type": value.value})
-
-    @strawberry_django.filter_field(description="Versions made by this user.")
-    def history_user(self, value: strawberry.ID, prefix: str) -> Q:
-        return _pk_filter(prefix, "history_user_id", value, "User")
+    @strawberry_django.filter_field(
+        description="Versions in which the product was in this category."
+    )
+    def category(self, value: strawberry.ID, prefix: str) -> Q:
+        return _pk_filter(prefix, "category_id", value, "Category")
 
     @strawberry_django.filter_field(
-        description='Versions whose changes include this field, e.g. "price".'
+        description="Versions in which the product had this tag (by name)."
     )
-    def changed_field(self, value: str, prefix: str) -> Q:
-        return Q(**{f"{prefix}history_changes__has_key": to_snake_case(value)})
+    def tag(self, value: str, prefix: str) -> Q:
+        return Q(**{f"{prefix}{TAG_ROWS}__tag__name": value})
+
+
+@strawberry_django.filter_type(
+    HistoricalCategory,
+    name="HistoricalCategoryFilter",
+    description="Filters of both category history connections.",
+)
+class HistoricalCategoryFilter(VersionFilter):
+    name: StrFilterLookup | None = strawberry_django.filter_field(
+        description="The version's own name."
+    )
+    AND: HistoricalCategoryFilter | None = strawberry_django.filter_field(
+        description="Also match this filter."
+    )
+    OR: HistoricalCategoryFilter | None = strawberry_django.filter_field(
+        description="Or match this filter."
+    )
+    NOT: HistoricalCategoryFilter | None = strawberry_django.filter_field(
+        description="Do not match this filter."
+    )
+
+    @strawberry_django.filter_field(
+        description="Versions of one category, deleted ones included."
+    )
+    def category(self, value: strawberry.ID, prefix: str) -> Q:
+        return _pk_filter(prefix, "id", value, "Category")
+
+
+@strawberry_django.filter_type(
+    Category, name="CategoryFilter", description="Filters of the category connection."
+)
+class CategoryFilter:
+    name: StrFilterLookup | None = strawberry_django.filter_field(
+        description='The name, e.g. { iContains: "lamp" }.'
+    )
+    AND: CategoryFilter | None = strawberry_django.filter_field(
+        description="Also match this filter."
+    )
+    OR: CategoryFilter | None = strawberry_django.filter_field(
+        description="Or match this filter."
+    )
+    NOT: CategoryFilter | None = strawberry_django.filter_field(
+        description="Do not match this filter."
+    )
+
+
+@strawberry_django.order_type(
+    Category, name="CategoryOrder", description="Orderings of the category connection."
+)
+class CategoryOrder:
+    id: strawberry.auto = strawberry_django.order_field(description="Creation order.")
+    name: strawberry.auto = strawberry_django.order_field(description="Name.")
 
 
 __all__ = [
+    "CategoryFilter",
+    "CategoryOrder",
     "DecimalFilterLookup",
+    "HistoricalCategoryFilter",
     "HistoricalProductFilter",
     "IntFilterLookup",
     "ProductFilter",

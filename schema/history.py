@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from graphql import GraphQLError
 from strawberry import relay
 from strawberry.types import Info
-from strawberry.utils.str_converters import to_camel_case
+from strawberry.utils.str_converters import to_camel_case, to_snake_case
 
 from history import diff, selectors
 from history.errors import HistoryErrorCode
@@ -63,6 +63,12 @@ class FieldChangeType:
     segments: list[TextSegmentType] | None = strawberry.field(
         description="Text fields only: a word-level diff from oldValue to newValue."
     )
+    added: list[str] | None = strawberry.field(
+        description='Many-to-many fields only (e.g. "tags"): the items added.'
+    )
+    removed: list[str] | None = strawberry.field(
+        description='Many-to-many fields only (e.g. "tags"): the items removed.'
+    )
 
     @classmethod
     def from_change(cls, change: diff.FieldChange) -> FieldChangeType:
@@ -73,6 +79,8 @@ class FieldChangeType:
             old_value=change.old_value,
             new_value=change.new_value,
             delta=change.delta,
+            added=change.added,
+            removed=change.removed,
             segments=None
             if segments is None
             else [
@@ -149,10 +157,21 @@ class VersionFields:
             "What this version changed against the one before it; empty for CREATED."
         ),
     )
-    async def changes(self) -> list[FieldChangeType]:
+    async def changes(
+        self,
+        fields: Annotated[
+            list[str] | None,
+            strawberry.argument(
+                description='Only the changes of these fields, e.g. ["price"].'
+            ),
+        ] = None,
+    ) -> list[FieldChangeType]:
         stored = self.history_changes  # type: ignore[attr-defined]
         if not stored:
             return []
+        if fields is not None:
+            wanted = {to_snake_case(name) for name in fields}
+            stored = {name: value for name, value in stored.items() if name in wanted}
         model = tracked_model_for(type(self))
         return field_changes(diff.changes_from_stored(model, stored))
 

@@ -17,6 +17,15 @@ class CreateProductInput:
     )
     description: str = strawberry.field(default="", description="Free text.")
     quantity: int = strawberry.field(default=0, description="Units in stock, >= 0.")
+    category: strawberry.ID | None = strawberry.field(
+        default=None, description="The category to put it in."
+    )
+    tags: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, description="Tag names; missing tags are created."
+    )
+    supplier_cost: Decimal | None = strawberry.field(
+        default=strawberry.UNSET, description="What the supplier charges; staff only."
+    )
     reason: str | None = strawberry.field(default=None, description=REASON)
 
 
@@ -37,6 +46,16 @@ class UpdateProductInput:
     )
     quantity: int | None = strawberry.field(
         default=strawberry.UNSET, description="New units in stock."
+    )
+    category: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET, description="New category; null for none."
+    )
+    tags: list[str] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="The complete new list of tag names; missing tags are created.",
+    )
+    supplier_cost: Decimal | None = strawberry.field(
+        default=strawberry.UNSET, description="New supplier cost; staff only."
     )
     reason: str | None = strawberry.field(default=None, description=REASON)
 
@@ -66,7 +85,8 @@ class RevertProductInput:
         description="Required, not blank; stored as the new version's change reason."
     )
     fields: list[str] | None = strawberry.field(
-        default=None, description='Revert only these fields (API names, e.g. "price").'
+        default=None,
+        description='Revert only these fields (API names, e.g. "price", "tags").',
     )
     expected_latest: strawberry.ID | None = strawberry.field(
         default=None,
@@ -75,3 +95,106 @@ class RevertProductInput:
     dry_run: bool | None = strawberry.field(
         default=False, description="Report the changes, write nothing."
     )
+
+
+@strawberry.input(name="CreateCategoryInput", description="A new category.")
+class CreateCategoryInput:
+    name: str = strawberry.field(description="Display name, at most 100 characters.")
+    description: str = strawberry.field(default="", description="Free text.")
+    reason: str | None = strawberry.field(default=None, description=REASON)
+
+
+@strawberry.input(
+    name="UpdateCategoryInput",
+    description="Changes to a category; omitted fields keep their values.",
+)
+class UpdateCategoryInput:
+    id: strawberry.ID = strawberry.field(description="The category.")
+    name: str | None = strawberry.field(
+        default=strawberry.UNSET, description="New display name."
+    )
+    description: str | None = strawberry.field(
+        default=strawberry.UNSET, description="New description."
+    )
+    reason: str | None = strawberry.field(default=None, description=REASON)
+
+
+@strawberry.input(
+    name="DeleteCategoryInput",
+    description="A category to delete; its products leave it, each with a version.",
+)
+class DeleteCategoryInput:
+    id: strawberry.ID = strawberry.field(description="The category.")
+    reason: str | None = strawberry.field(
+        default=None, description="Why: stored as the DELETED version's change reason."
+    )
+
+
+@strawberry.input(
+    name="RevertCategoryInput",
+    description="Bring a category back to one of its versions.",
+)
+class RevertCategoryInput:
+    id: strawberry.ID = strawberry.field(
+        description="The category; a deleted category is restored under the same id."
+    )
+    record: strawberry.ID = strawberry.field(
+        description="The HistoricalCategory to go back to; it must belong to it."
+    )
+    reason: str = strawberry.field(
+        description="Required, not blank; stored as the new version's change reason."
+    )
+    fields: list[str] | None = strawberry.field(
+        default=None, description='Revert only these fields (e.g. "name").'
+    )
+    expected_latest: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Refuse (code STALE) unless this is still the newest version.",
+    )
+    dry_run: bool | None = strawberry.field(
+        default=False, description="Report the changes, write nothing."
+    )
+
+
+@strawberry.input(
+    name="AdjustPricesInput",
+    description=(
+        "Change the price of many products at once by a percentage or an amount; "
+        "one version per product, all or nothing."
+    ),
+)
+class AdjustPricesInput:
+    ids: list[strawberry.ID] = strawberry.field(
+        description="The products (at most 1000)."
+    )
+    reason: str = strawberry.field(
+        description="Required, not blank; stored on every version written."
+    )
+    percent: Decimal | None = strawberry.field(
+        default=None, description='Change by this percentage, e.g. "-10" or "2.5".'
+    )
+    amount: Decimal | None = strawberry.field(
+        default=None, description='Change by this amount, e.g. "5.00" or "-1".'
+    )
+
+
+@strawberry.input(name="ImportProductRow", description="One product to import.")
+class ImportProductRow:
+    name: str = strawberry.field(description="Display name, at most 200 characters.")
+    price: Decimal = strawberry.field(description="Unit price, at least 0.")
+    description: str = strawberry.field(default="", description="Free text.")
+    quantity: int = strawberry.field(default=0, description="Units in stock, >= 0.")
+    category: strawberry.ID | None = strawberry.field(
+        default=None, description="The category to put it in."
+    )
+
+
+@strawberry.input(
+    name="ImportProductsInput",
+    description="Products to create at once, each with a CREATED version.",
+)
+class ImportProductsInput:
+    products: list[ImportProductRow] = strawberry.field(
+        description="The products (at most 1000); all or nothing."
+    )
+    reason: str | None = strawberry.field(default=None, description=REASON)

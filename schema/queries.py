@@ -7,20 +7,45 @@ from typing import Annotated, Any
 
 import strawberry
 import strawberry_django
+from django.db import models
 from django.utils import timezone
 from strawberry import relay
 from strawberry.types import Info
 from strawberry_django.relay import DjangoListConnection
 
 from history import selectors
-from products.models import Product
+from products.models import Category, Product
 from schema.context import viewer_of
 from schema.fields import DescribedField
-from schema.filters import HistoricalProductFilter, ProductFilter, ProductOrder
+from schema.filters import (
+    CategoryFilter,
+    CategoryOrder,
+    HistoricalCategoryFilter,
+    HistoricalProductFilter,
+    ProductFilter,
+    ProductOrder,
+)
 from schema.ids import pk_of
 from schema.permissions import history_permission
-from schema.types import HistoricalProductType, ProductType
+from schema.types import (
+    CategoryType,
+    HistoricalCategoryType,
+    HistoricalProductType,
+    ProductType,
+)
 from schema.users import UserType
+
+
+def _live(model: type[models.Model], pk: int | None) -> Any:
+    if pk is None:
+        return None
+    return selectors.objects_by_pk(model=model, pks=[pk]).get(pk)
+
+
+def _as_of(model: type[models.Model], pk: int, at: datetime.datetime) -> Any:
+    if timezone.is_naive(at):
+        at = timezone.make_aware(at, datetime.UTC)
+    return selectors.history_as_of(model=model, pk=pk, at=at)
 
 
 @strawberry.type(description="Reads of the catalog and its history.")
@@ -38,10 +63,7 @@ class Query:
         self,
         id: Annotated[strawberry.ID, strawberry.argument(description="The product.")],
     ) -> ProductType | None:
-        pk = pk_of(id, "Product")
-        if pk is None:
-            return None
-        return selectors.objects_by_pk(model=Product, pks=[pk]).get(pk)
+        return _live(Product, pk_of(id, "Product"))
 
     products: DjangoListConnection[ProductType] = strawberry_django.connection(
         field_cls=DescribedField,
@@ -85,9 +107,62 @@ class Query:
         pk = pk_of(id, "Product")
         if pk is None:
             return None
-        if timezone.is_naive(at):
-            at = timezone.make_aware(at, datetime.UTC)
-        return selectors.history_as_of(model=Product, pk=pk, at=at)
+        return _as_of(Product, pk, at)
+
+    @strawberry_django.field(
+        description=(
+            "A category by its global id; null when it does not exist (or was deleted)."
+        )
+    )
+    def category(
+        self,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The category.")],
+    ) -> CategoryType | None:
+        return _live(Category, pk_of(id, "Category"))
+
+    categories: DjangoListConnection[CategoryType] = strawberry_django.connection(
+        field_cls=DescribedField,
+        filters=CategoryFilter,
+        ordering=CategoryOrder,
+        description="The categories of the catalog.",
+    )
+
+    category_history: DjangoListConnection[HistoricalCategoryType] = (
+        strawberry_django.connection(
+            field_cls=DescribedField,
+            filters=HistoricalCategoryFilter,
+            permission_classes=[history_permission(Category)],
+            description=(
+                "The audit feed of categories: every version, deleted ones "
+                "included, newest first."
+            ),
+        )
+    )
+
+    @strawberry_django.field(
+        permission_classes=[history_permission(Category)],
+        description=(
+            "The version of a category that was in force at a moment; null if it "
+            "did not exist then."
+        ),
+    )
+    def category_as_of(
+        self,
+        id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="The category, deleted or not."),
+        ],
+        at: Annotated[
+            datetime.datetime,
+            strawberry.argument(
+                description="The moment; without an offset it is taken as UTC."
+            ),
+        ],
+    ) -> HistoricalCategoryType | None:
+        pk = pk_of(id, "Category")
+        if pk is None:
+            return None
+        return _as_of(Category, pk, at)
 
     @strawberry.field(description="The logged-in user; null when anonymous.")
     def me(self, info: Info[Any, Any]) -> UserType | None:

@@ -16,14 +16,15 @@ from history.diff import (
     field_change,
     history_diff,
     text_segments,
-    values_diff,
-    values_of,
 )
 from history.selectors import history_versions
+from history.state import FieldState, state_diff, state_of
 from products.models import Product
 from products.services import product_create, product_update
 
 EQUAL, INSERT, DELETE = DiffOp.EQUAL, DiffOp.INSERT, DiffOp.DELETE
+
+HistoricalProduct = Product.history.model
 
 
 def field(name: str) -> Any:
@@ -213,24 +214,59 @@ def test_changes_from_stored_are_sorted_by_field_and_skip_unknown_fields():
     assert [c.delta for c in changes] == [None, None, "-1.00", "3"]
 
 
-def test_values_diff_keeps_only_changed_fields_sorted():
-    old = {"name": "A", "price": "1.00", "quantity": "2"}
-    new = {"quantity": "3", "price": "1.00", "name": "B"}
+def test_state_diff_keeps_only_changed_fields_sorted():
+    old = {n: FieldState(v, v) for n, v in {"name": "A", "price": "1.00"}.items()}
+    new = {n: FieldState(v, v) for n, v in {"price": "1.00", "name": "B"}.items()}
+    new["quantity"] = FieldState("3", "3")
 
-    diff = values_diff(old, new)
+    diff = state_diff(old, new)
 
-    assert diff == {"name": ["A", "B"], "quantity": ["2", "3"]}
+    assert diff == {"name": ["A", "B"], "quantity": [None, "3"]}
     assert list(diff) == ["name", "quantity"]
 
 
-def test_values_of_uses_canonical_text_and_tracked_fields_only():
-    product = Product(name="Lamp", description="", price=Decimal("20.5"), quantity=3)
+def test_state_diff_compares_relations_by_id_and_stores_labels():
+    old = {"category": FieldState(1, "Lamps"), "tags": FieldState((1, 2), ["a", "b"])}
+    renamed = {
+        "category": FieldState(1, "Lights"),
+        "tags": FieldState((1, 2), ["a", "c"]),
+    }
+    moved = {"category": FieldState(2, "Desks"), "tags": FieldState((2,), ["b"])}
 
-    assert values_of(Product, product) == {
+    assert state_diff(old, renamed) == {}
+    assert state_diff(old, moved) == {
+        "category": ["Lamps", "Desks"],
+        "tags": [["a", "b"], ["b"]],
+    }
+
+
+@pytest.mark.django_db
+def test_state_of_a_version_uses_canonical_text_and_its_snapshot(
+    django_assert_num_queries,
+):
+    version = HistoricalProduct(
+        id=1,
+        name="Lamp",
+        description="",
+        price=Decimal("20.5"),
+        quantity=3,
+        category_id=7,
+        history_snapshot={
+            "category": {"id": 7, "label": "Lamps"},
+            "tags": [{"id": 2, "label": "red"}, {"id": 1, "label": "brass"}],
+        },
+    )
+
+    with django_assert_num_queries(0):
+        state = state_of(Product, version)
+
+    assert {name: value.display for name, value in state.items()} == {
         "name": "Lamp",
         "description": "",
         "price": "20.50",
         "quantity": "3",
+        "category": "Lamps",
+        "tags": ["brass", "red"],
     }
 
 
@@ -288,8 +324,10 @@ def test_history_diff_of_stored_versions(editor, django_assert_num_queries):
     with django_assert_num_queries(0):
         forward = history_diff(model=Product, old=older, new=newer)
         backward = history_diff(model=Product, old=newer, new=older)
-        against_live = history_diff(model=Product, old=older, new=updated)
         stored = changes_from_stored(Product, newer.history_changes)
+    # A live instance reads its relations (here: its tags) from the database.
+    with django_assert_num_queries(1):
+        against_live = history_diff(model=Product, old=older, new=updated)
 
     assert forward == [
         field_change(field("name"), "Lamp", "Desk lamp"),

@@ -16,7 +16,12 @@ from strawberry.relay import to_base64
 
 from history.selectors import history_versions
 from products.models import Product
-from products.services import product_create, product_delete, product_update
+from products.services import (
+    product_create,
+    product_delete,
+    product_import,
+    product_update,
+)
 from tests.conftest import bearer
 from tests.factories import UserFactory
 
@@ -281,8 +286,10 @@ def test_products_backward_pagination(gql, five_products):
 
 
 def test_products_page_size_limit(gql, editor):
-    Product.objects.bulk_create(
-        Product(name=f"Bulk {n}", price=Decimal("1.00")) for n in range(101)
+    product_import(
+        rows=[{"name": f"Bulk {n}", "price": Decimal("1.00")} for n in range(101)],
+        actor=None,
+        reason="import",
     )
 
     answer = gql(PRODUCT_PAGE, {"first": 100})
