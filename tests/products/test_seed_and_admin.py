@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.test import Client
 
-from products.models import Product
+from products.models import Category, Product
 
 HistoricalProduct = Product.history.model
 
@@ -21,7 +21,8 @@ def test_seed_demo_creates_versions_by_two_users_once() -> None:
     call_command("seed_demo", stdout=StringIO())
 
     assert Product.objects.count() == 2
-    assert HistoricalProduct.objects.count() == 9
+    assert HistoricalProduct.objects.count() == 10
+    assert Category.history.count() == 3  # two created, one renamed
     assert set(
         HistoricalProduct.objects.values_list("history_user__username", flat=True)
     ) == {"alice", "bob"}

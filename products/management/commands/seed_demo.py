@@ -11,7 +11,13 @@ from django.db import transaction
 
 from history.tokens import api_token_create
 from products.models import Product
-from products.services import product_create, product_delete, product_update
+from products.services import (
+    category_create,
+    category_update,
+    product_create,
+    product_delete,
+    product_update,
+)
 
 DEMO_PASSWORD = "history-demo"
 EDITOR_PERMISSIONS = (
@@ -20,6 +26,10 @@ EDITOR_PERMISSIONS = (
     "delete_product",
     "view_product",
     "view_historicalproduct",
+    "add_category",
+    "change_category",
+    "delete_category",
+    "view_historicalcategory",
 )
 
 # (values, created by, [(changes, by, reason)], deleted by)
@@ -32,6 +42,8 @@ DEMO_PRODUCTS: list[
             "description": "A small desk lamp.",
             "price": Decimal("29.90"),
             "quantity": 40,
+            "category": "Lamps",
+            "tags": ["brass", "desk"],
         },
         "alice",
         [
@@ -41,6 +53,7 @@ DEMO_PRODUCTS: list[
                 "alice",
                 "Supplier changed the bulb",
             ),
+            ({"tags": ["brass", "desk", "led"]}, "bob", "Tagged for the LED range"),
         ],
         None,
     ),
@@ -50,6 +63,8 @@ DEMO_PRODUCTS: list[
             "description": "A light laptop.",
             "price": Decimal("1199.00"),
             "quantity": 8,
+            "category": "Computers",
+            "tags": ["portable"],
         },
         "bob",
         [
@@ -107,9 +122,18 @@ class Command(BaseCommand):
 
     def _products(self, alice: User, bob: User) -> None:
         users = {"alice": alice, "bob": bob}
+        categories = {
+            name: category_create(
+                data={"name": name}, actor=alice, reason="New section"
+            ).pk
+            for name in ("Lamps", "Computers")
+        }
         for data, author, changes, deleted_by in DEMO_PRODUCTS:
+            values = dict(data)
+            if "category" in values:
+                values["category"] = categories[values["category"]]
             product = product_create(
-                data=data, actor=users[author], reason="New in the catalog"
+                data=values, actor=users[author], reason="New in the catalog"
             )
             for change, by, reason in changes:
                 product_update(
@@ -119,3 +143,10 @@ class Command(BaseCommand):
                 product_delete(
                     pk=product.pk, actor=users[deleted_by], reason="Discontinued"
                 )
+        # Versions written before the rename keep showing "Lamps".
+        category_update(
+            pk=categories["Lamps"],
+            data={"name": "Lighting"},
+            actor=bob,
+            reason="Broader section name",
+        )
