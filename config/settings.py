@@ -154,8 +154,15 @@ STRAWBERRY_DJANGO = {
     "TYPE_DESCRIPTION_FROM_MODEL_DOCSTRING": True,
 }
 
+# Limits on one GraphQL document (see schema/limits.py).
 GRAPHQL_MAX_PAGE_SIZE = int(os.environ.get("GRAPHQL_MAX_PAGE_SIZE", "100"))
+GRAPHQL_MAX_DEPTH = int(os.environ.get("GRAPHQL_MAX_DEPTH", "12"))
+GRAPHQL_MAX_ALIASES = int(os.environ.get("GRAPHQL_MAX_ALIASES", "20"))
+GRAPHQL_MAX_TOKENS = int(os.environ.get("GRAPHQL_MAX_TOKENS", "5000"))
+GRAPHQL_MAX_NODES = int(os.environ.get("GRAPHQL_MAX_NODES", "25000"))
+# GraphiQL in a browser, and schema introspection (both on unless switched off).
 GRAPHQL_IDE = env_bool("GRAPHQL_IDE", default=True)
+GRAPHQL_INTROSPECTION = env_bool("GRAPHQL_INTROSPECTION", default=True)
 
 LOGGING = {
     "version": 1,

@@ -47,6 +47,17 @@ PRODUCT_FIELDS = (
 CATEGORY_FIELDS = ("name", "description")
 STAFF_ONLY_FIELDS = ("supplier_cost",)
 CENT = Decimal("0.01")
+OTHER_THAN_PRICE = [f.name for f in Product._meta.fields if f.name != "price"]
+
+
+def products_by_pk(pks: Sequence[Any]) -> list[Product]:
+    """Products with their category and tags loaded, in primary-key order."""
+    return list(
+        Product.objects.filter(pk__in=pks)
+        .select_related("category")
+        .prefetch_related("tags")
+        .order_by("pk")
+    )
 
 
 def _locked(model: Any, pk: Any) -> Any:
@@ -237,7 +248,9 @@ def product_adjust_prices(
             new_price = price + (amount or 0)
         product.price = new_price.quantize(CENT, rounding=ROUND_HALF_UP)
         try:
-            product.full_clean(validate_unique=False, validate_constraints=False)
+            # Only the price changes: validating the other fields (the category's
+            # existence, say) would cost a query per product.
+            product.clean_fields(exclude=OTHER_THAN_PRICE)
         except ValidationError as error:
             for message in as_invalid(error).messages:
                 errors.setdefault("price", []).append(
@@ -267,7 +280,7 @@ def product_adjust_prices(
             default_change_reason=cleaned_reason,
             default_date=date,
         )
-    return sorted(products, key=lambda p: p.pk)
+    return products_by_pk([product.pk for product in products])
 
 
 @transaction.atomic
@@ -320,7 +333,7 @@ def product_import(
             default_change_reason=cleaned_reason or "",
             default_date=date,
         )
-    return list(created)
+    return products_by_pk([product.pk for product in created])
 
 
 @transaction.atomic

@@ -15,6 +15,7 @@ from django.middleware.csrf import get_token
 from strawberry.django.views import AsyncGraphQLView
 from strawberry.types import Info
 
+from schema.errors import REQUEST_ERROR_ATTRIBUTE
 from schema.loaders import Loaders
 
 
@@ -99,6 +100,26 @@ class GraphQLView(AsyncGraphQLView[Context, None]):
             raise HTTPException(400, "The request body must be a JSON object.")
         return decoded
 
+    def create_response(
+        self,
+        response_data: Any,
+        sub_response: HttpResponse,
+    ) -> HttpResponseBase:
+        """Answer in `application/graphql-response+json` to clients that accept
+        it, as the GraphQL-over-HTTP specification says: a document that could
+        not be parsed or validated gets a 400 and no `data`. `application/json`
+        clients keep getting 200 answers."""
+        response = super().create_response(response_data, sub_response)
+        if not accepts_graphql_response(self.request):
+            return response
+        if getattr(self.request, REQUEST_ERROR_ATTRIBUTE, False):
+            response_data = {k: v for k, v in response_data.items() if k != "data"}
+            assert isinstance(response, HttpResponse)
+            response.content = self.encode_json(response_data)
+            response.status_code = 400
+        response["Content-Type"] = GRAPHQL_RESPONSE_TYPE
+        return response
+
     async def dispatch(  # type: ignore[override]
         self, request: HttpRequest, *args: Any, **kwargs: Any
     ) -> HttpResponseBase:
@@ -107,7 +128,20 @@ class GraphQLView(AsyncGraphQLView[Context, None]):
         try:
             return await self.run(request=request)
         except HTTPException as error:
+            if request.method == "GET" and "mutations are not allowed" in error.reason:
+                # GraphQL over HTTP: a mutation sent with GET is 405.
+                response = request_error(error.reason, status=405)
+                response["Allow"] = "POST"
+                return response
             return request_error(error.reason, status=error.status_code)
+
+
+GRAPHQL_RESPONSE_TYPE = "application/graphql-response+json"
+
+
+def accepts_graphql_response(request: HttpRequest) -> bool:
+    """Whether the client accepts the GraphQL response media type."""
+    return GRAPHQL_RESPONSE_TYPE in request.headers.get("Accept", "")
 
 
 def request_error(

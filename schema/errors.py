@@ -1,9 +1,20 @@
-"""Error codes of the GraphQL layer (`extensions.code` of GraphQL errors).
+"""Error codes of the GraphQL layer (`extensions.code` of GraphQL errors), and
+the policy that gives every error a code and hides unexpected ones.
 
 Mutation failures use `history.errors.HistoryErrorCode` in `OperationInfo`.
 """
 
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
 from enum import StrEnum
+from typing import Any
+
+from django.conf import settings
+from graphql import GraphQLError, GraphQLSyntaxError
+from strawberry.extensions import SchemaExtension
+from strawberry.types.execution import PreExecutionError
 
 
 class AuthErrorCode(StrEnum):
@@ -13,3 +24,88 @@ class AuthErrorCode(StrEnum):
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
     CSRF_FAILED = "CSRF_FAILED"
     PERMISSION_DENIED = "PERMISSION_DENIED"
+
+
+class RequestErrorCode(StrEnum):
+    """Why a document could not run, or failed unexpectedly."""
+
+    BAD_REQUEST = "BAD_REQUEST"
+    GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+    GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+    BAD_USER_INPUT = "BAD_USER_INPUT"
+    INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+
+
+_SUGGESTION = re.compile(r"\s*Did you mean .*\?$")
+REQUEST_ERROR_ATTRIBUTE = "graphql_request_error"
+
+
+def _with_code(error: GraphQLError, code: str) -> GraphQLError:
+    if not (error.extensions or {}).get("code"):
+        error.extensions = {**(error.extensions or {}), "code": code}
+    return error
+
+
+def is_expected(error: GraphQLError) -> bool:
+    """Whether an error is meant for the client (not a bug to hide)."""
+    original = error.original_error
+    return original is None or isinstance(original, GraphQLError | ValueError)
+
+
+class ErrorPolicy(SchemaExtension):
+    """Give every error an `extensions.code`; in production, hide the details
+    of unexpected errors (they are logged with their traceback) behind a short
+    message carrying the request id, and drop "Did you mean ...?" suggestions.
+
+    A document that fails to parse or validate is flagged on the request, so the
+    HTTP layer can answer it with a 4xx status.
+    """
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        context = self.execution_context
+        result = context.result
+        if result is None or not result.errors:
+            return
+        request = getattr(context.context, "request", None)
+        request_error = isinstance(result, PreExecutionError)
+        if request_error and request is not None:
+            setattr(request, REQUEST_ERROR_ATTRIBUTE, True)
+        result.errors = [
+            self._policy(error, request_error=request_error, request=request)
+            for error in result.errors
+        ]
+
+    def _policy(
+        self, error: GraphQLError, *, request_error: bool, request: Any
+    ) -> GraphQLError:
+        if request_error:
+            code = (
+                RequestErrorCode.GRAPHQL_PARSE_FAILED
+                if isinstance(error, GraphQLSyntaxError)
+                else RequestErrorCode.GRAPHQL_VALIDATION_FAILED
+            )
+            if not settings.DEBUG:
+                error.message = _SUGGESTION.sub("", error.message)
+            return _with_code(error, code.value)
+        if is_expected(error):
+            code = (
+                RequestErrorCode.BAD_USER_INPUT
+                if isinstance(error.original_error, ValueError)
+                else RequestErrorCode.BAD_REQUEST
+            )
+            return _with_code(error, code.value)
+        if settings.DEBUG:
+            return _with_code(error, RequestErrorCode.INTERNAL_SERVER_ERROR.value)
+        request_id = getattr(request, "request_id", "")
+        return GraphQLError(
+            f"Unexpected error; quote request id {request_id} when reporting it.",
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            extensions={
+                "code": RequestErrorCode.INTERNAL_SERVER_ERROR.value,
+                "requestId": request_id,
+            },
+        )

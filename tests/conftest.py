@@ -52,7 +52,8 @@ def gql(db: None) -> GraphQL:
     return the decoded JSON answer.
 
     `user` authenticates with a bearer token; `client` and `headers` allow
-    sessions and custom headers.
+    sessions and custom headers. The answer's `extensions` (the query cost) are
+    left out unless `extensions` is true.
     """
 
     def post(
@@ -63,6 +64,7 @@ def gql(db: None) -> GraphQL:
         headers: dict[str, str] | None = None,
         client: Client | None = None,
         status: int = 200,
+        extensions: bool = False,
     ) -> dict[str, Any]:
         all_headers = {**(bearer(user) if user is not None else {}), **(headers or {})}
         response = TestClient("/graphql/", client=client or Client()).request(
@@ -70,6 +72,9 @@ def gql(db: None) -> GraphQL:
         )
         assert response.status_code == status, response.content
         answer: dict[str, Any] = response.json()
+        if not extensions:
+            # Every answer reports its cost; tests about it ask for it.
+            answer.pop("extensions", None)
         return answer
 
     return post
