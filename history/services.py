@@ -84,19 +84,33 @@ def clean_reason(reason: str | None, *, required: bool) -> str | None:
     return cleaned or None
 
 
-def lock_object(model: type[models.Model], pk: Any) -> None:
-    """Serialise writers of one object, whether or not its row exists.
-
-    On PostgreSQL a transaction-scoped advisory lock on (model, pk) covers a
-    deleted object too, whose restore has no row to lock; SQLite runs one
-    writing transaction at a time anyway.
-    """
-    if connection.vendor != "postgresql" or pk is None:
-        return
+def _lock_key(model: type[models.Model], pk: Any) -> int:
     label = zlib.crc32(model._meta.label_lower.encode())
-    key = ((label << 32) | (hash(str(pk)) & 0xFFFFFFFF)) - (1 << 63)
+    return ((label << 32) | (zlib.crc32(str(pk).encode()) & 0xFFFFFFFF)) - (1 << 63)
+
+
+def lock_objects(model: type[models.Model], pks: Iterable[Any]) -> None:
+    """Serialise writers of some objects, whether or not their rows exist.
+
+    On PostgreSQL, transaction-scoped advisory locks on (model, pk) cover deleted
+    objects too, whose restore has no row to lock; they are taken in one
+    statement, in key order, so that concurrent callers cannot deadlock.
+    SQLite runs one writing transaction at a time anyway.
+    """
+    keys = sorted({_lock_key(model, pk) for pk in pks if pk is not None})
+    if connection.vendor != "postgresql" or not keys:
+        return
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(key) FROM unnest(%s::bigint[]) AS key "
+            "ORDER BY key",
+            [keys],
+        )
+
+
+def lock_object(model: type[models.Model], pk: Any) -> None:
+    """Serialise writers of one object; see `lock_objects`."""
+    lock_objects(model, [pk])
 
 
 def assign_fields(

@@ -31,6 +31,7 @@ from history.services import (
     history_revert,
     history_save,
     lock_object,
+    lock_objects,
     record_bulk_versions,
     require_permission,
 )
@@ -232,8 +233,7 @@ def product_adjust_prices(
         raise operation_error(
             HistoryErrorCode.INVALID, "No products given.", field="ids"
         )
-    for pk in sorted(unique, key=str):
-        lock_object(Product, pk)
+    lock_objects(Product, unique)
     products = list(Product.objects.select_for_update().filter(pk__in=unique))
     if len(products) != len(unique) or None in unique:
         raise operation_error(
