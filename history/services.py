@@ -393,6 +393,12 @@ def history_revert(
                 _require_related(model_field, value, source)
             setattr(target, model_field.attname, value)
     if dry_run:
+        # Show the relations the object would have, without writing them.
+        related = {f.name: f.related_model for f in tracked_fields(model)}
+        target._prefetched_objects_cache = {  # type: ignore[attr-defined]
+            name: cast(Any, related[name])._default_manager.filter(pk__in=ids)
+            for name, ids in m2m_values.items()
+        }
         return RevertResult(instance=target, record=None, changes=changes)
 
     history_save(

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import strawberry
 import strawberry_django
+from asgiref.sync import sync_to_async
 from django.core.exceptions import ValidationError
 from graphql import GraphQLError
 from strawberry import relay
@@ -166,6 +167,10 @@ class VersionFields:
             ),
         ] = None,
     ) -> list[FieldChangeType]:
+        if "history_changes" in self.get_deferred_fields():  # type: ignore[attr-defined]
+            # Not loaded up front (e.g. `changes` selected twice with different
+            # arguments): read it without blocking the event loop.
+            await sync_to_async(self.refresh_from_db)(fields=["history_changes"])  # type: ignore[attr-defined]
         stored = self.history_changes  # type: ignore[attr-defined]
         if not stored:
             return []
