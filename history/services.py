@@ -40,6 +40,7 @@ from history.tracking import (
     DELETED,
     canonical_text,
     history_model_for,
+    history_view_permission,
     is_foreign_key,
     is_m2m,
     stored_fields,
@@ -317,6 +318,14 @@ def history_revert(
         ValidationError: with a `HistoryErrorCode`; nothing is written.
     """
     require_permission(actor, model, "change")
+    # A dry run writes nothing but shows a version's values: it is a read of
+    # the history. Refusals name related objects only to those who may read it.
+    reveal = actor is None or actor.has_perm(history_view_permission(model))
+    if dry_run and not reveal:
+        raise OperationDenied(
+            f"A dry run shows a version's values: it needs the "
+            f"{history_view_permission(model)} permission."
+        )
     cleaned_reason = clean_reason(reason, required=True)
     lock_object(model, pk)
 
@@ -386,11 +395,13 @@ def history_revert(
         else:
             continue
         if is_m2m(model_field):
-            m2m_values[model_field.name] = _existing_m2m(model_field, source)
+            m2m_values[model_field.name] = _existing_m2m(
+                model_field, source, reveal=reveal
+            )
         else:
             value = getattr(source, model_field.attname)
             if is_foreign_key(model_field):
-                _require_related(model_field, value, source)
+                _require_related(model_field, value, source, reveal=reveal)
             setattr(target, model_field.attname, value)
     if dry_run:
         # Show the relations the object would have, without writing them.
@@ -414,7 +425,11 @@ def history_revert(
     )
 
 
-def _related_label(version: Any, field: models.Field[Any, Any], related_id: Any) -> str:
+def _related_label(
+    version: Any, field: models.Field[Any, Any], related_id: Any, *, reveal: bool
+) -> str:
+    if not reveal:
+        return f"#{related_id}"
     snapshot = getattr(version, "history_snapshot", None) or {}
     entries = snapshot.get(field.name)
     if isinstance(entries, dict):
@@ -426,22 +441,25 @@ def _related_label(version: Any, field: models.Field[Any, Any], related_id: Any)
 
 
 def _require_related(
-    field: models.Field[Any, Any], related_id: Any, version: Any
+    field: models.Field[Any, Any], related_id: Any, version: Any, *, reveal: bool
 ) -> None:
     """Refuse to point a foreign key at an object that no longer exists."""
     if related_id is None:
         return
     related_model = field.related_model
     if not related_model._default_manager.filter(pk=related_id).exists():  # type: ignore[union-attr]
+        label = _related_label(version, field, related_id, reveal=reveal)
         raise operation_error(
             HistoryErrorCode.RELATED_DELETED,
-            f"The {field.verbose_name} {_related_label(version, field, related_id)!r} "
-            "this version refers to no longer exists; restore it first.",
+            f"The {field.verbose_name} {label!r} this version refers to no longer "
+            "exists; restore it first.",
             field=field.name,
         )
 
 
-def _existing_m2m(field: models.Field[Any, Any], version: Any) -> list[Any]:
+def _existing_m2m(
+    field: models.Field[Any, Any], version: Any, *, reveal: bool
+) -> list[Any]:
     """The related ids a version records for a many-to-many field, all existing."""
     entries = (getattr(version, "history_snapshot", None) or {}).get(field.name) or []
     ids = [entry["id"] for entry in entries]
@@ -451,11 +469,11 @@ def _existing_m2m(field: models.Field[Any, Any], version: Any) -> list[Any]:
     )
     for related_id in ids:
         if related_id not in found:
+            label = _related_label(version, field, related_id, reveal=reveal)
             raise operation_error(
                 HistoryErrorCode.RELATED_DELETED,
-                f"The {field.verbose_name} item "
-                f"{_related_label(version, field, related_id)!r} this version refers "
-                "to no longer exists.",
+                f"The {field.verbose_name} item {label!r} this version refers to "
+                "no longer exists.",
                 field=field.name,
             )
     return ids

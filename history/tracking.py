@@ -31,6 +31,11 @@ def history_model_for(model: type[models.Model]) -> Any:
     return getattr(model, attribute).model
 
 
+def history_view_permission(model: type[models.Model]) -> str:
+    """The permission that lets a user read the versions of `model`."""
+    return f"{model._meta.app_label}.view_historical{model._meta.model_name}"
+
+
 def tracked_model_for(history_model: Any) -> type[models.Model]:
     """The tracked model a historical model records."""
     model: type[models.Model] = history_model.instance_type

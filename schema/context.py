@@ -94,8 +94,11 @@ class GraphQLView(AsyncGraphQLView[Context, None]):
             request=request, response=response, viewer=await load_viewer(request)
         )
 
-    def decode_json(self, data: str | bytes) -> object:
-        decoded = super().decode_json(data)
+    def parse_json(self, data: str | bytes) -> Any:
+        try:
+            decoded = self.decode_json(data)
+        except ValueError as error:  # bad JSON, or bytes that are not UTF-8
+            raise HTTPException(400, "Unable to parse request body as JSON") from error
         if not isinstance(decoded, dict | list):
             raise HTTPException(400, "The request body must be a JSON object.")
         return decoded
@@ -133,7 +136,10 @@ class GraphQLView(AsyncGraphQLView[Context, None]):
                 response = request_error(error.reason, status=405)
                 response["Allow"] = "POST"
                 return response
-            return request_error(error.reason, status=error.status_code)
+            response = request_error(error.reason, status=error.status_code)
+            if error.status_code == 405:
+                response["Allow"] = "GET, POST"
+            return response
 
 
 GRAPHQL_RESPONSE_TYPE = "application/graphql-response+json"

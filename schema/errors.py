@@ -36,7 +36,7 @@ class RequestErrorCode(StrEnum):
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
 
-_SUGGESTION = re.compile(r"\s*Did you mean .*\?$")
+_SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 REQUEST_ERROR_ATTRIBUTE = "graphql_request_error"
 
 
@@ -68,7 +68,11 @@ class ErrorPolicy(SchemaExtension):
         if result is None or not result.errors:
             return
         request = getattr(context.context, "request", None)
-        request_error = isinstance(result, PreExecutionError)
+        request_error = isinstance(result, PreExecutionError) or (
+            # Variables that cannot be coerced: no data, no path, no other code.
+            result.data is None
+            and all(e.path is None and not (e.extensions or {}) for e in result.errors)
+        )
         if request_error and request is not None:
             setattr(request, REQUEST_ERROR_ATTRIBUTE, True)
         result.errors = [
@@ -79,14 +83,14 @@ class ErrorPolicy(SchemaExtension):
     def _policy(
         self, error: GraphQLError, *, request_error: bool, request: Any
     ) -> GraphQLError:
+        if not settings.DEBUG:
+            error.message = _SUGGESTION.sub("", error.message)
         if request_error:
             code = (
                 RequestErrorCode.GRAPHQL_PARSE_FAILED
                 if isinstance(error, GraphQLSyntaxError)
                 else RequestErrorCode.GRAPHQL_VALIDATION_FAILED
             )
-            if not settings.DEBUG:
-                error.message = _SUGGESTION.sub("", error.message)
             return _with_code(error, code.value)
         if is_expected(error):
             code = (

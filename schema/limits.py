@@ -51,6 +51,7 @@ class LimitCode(StrEnum):
     TOO_MANY_ALIASES = "TOO_MANY_ALIASES"
     TOO_MANY_NODES = "TOO_MANY_NODES"
     TOO_MANY_TOKENS = "TOO_MANY_TOKENS"
+    BAD_USER_INPUT = "BAD_USER_INPUT"
 
 
 @dataclass
@@ -100,19 +101,24 @@ class _Walker:
         self.variables = variables
         self.page_size = page_size
         self.measure = Measure()
+        self.too_large: list[tuple[FieldNode, str]] = []
 
     def _page(self, field: FieldNode) -> int:
+        page = self.page_size
         for argument in field.arguments or ():
             if argument.name.value not in ("first", "last"):
                 continue
             value = argument.value
+            given: Any = None
             if isinstance(value, IntValueNode):
-                return max(int(value.value), 0)
-            if isinstance(value, VariableNode):
+                given = int(value.value)
+            elif isinstance(value, VariableNode):
                 given = self.variables.get(value.name.value)
-                if isinstance(given, int) and not isinstance(given, bool):
-                    return max(given, 0)
-        return self.page_size
+            if isinstance(given, int) and not isinstance(given, bool):
+                if given > self.page_size:
+                    self.too_large.append((field, argument.name.value))
+                page = max(min(given, page), 0)
+        return page
 
     def walk(
         self,
@@ -203,6 +209,13 @@ class QueryLimits(SchemaExtension):
                 measure = walker.measure
                 extension.measure = measure
                 at = [measure.deepest] if measure.deepest else [node]
+                for field, argument in walker.too_large:
+                    self._refuse(
+                        f"Argument '{argument}' cannot be higher than "
+                        f"{limits.page_size}.",
+                        LimitCode.BAD_USER_INPUT,
+                        [field],
+                    )
                 if measure.depth > limits.max_depth:
                     self._refuse(
                         f"The query is {measure.depth} fields deep; at most "

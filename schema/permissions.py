@@ -8,25 +8,21 @@ from django.db import models
 from strawberry.permission import BasePermission
 from strawberry.types import Info
 
+from history.tracking import history_view_permission
 from schema.context import viewer_of
 from schema.errors import AuthErrorCode
 
 PERMISSION_DENIED = AuthErrorCode.PERMISSION_DENIED.value
 
 
-def view_history_permission(model: type[models.Model]) -> str:
-    """The permission that lets a viewer read the versions of `model`."""
-    return f"{model._meta.app_label}.view_historical{model._meta.model_name}"
-
-
 def can_view_history(info: Info[Any, Any], model: type[models.Model]) -> bool:
     """Whether the viewer may read the versions of `model`."""
-    return viewer_of(info).has_perm(view_history_permission(model))
+    return viewer_of(info).has_perm(history_view_permission(model))
 
 
 def history_permission(model: type[models.Model]) -> type[BasePermission]:
     """A field permission that refuses viewers who may not read `model`'s history."""
-    permission = view_history_permission(model)
+    permission = history_view_permission(model)
 
     class CanViewHistory(BasePermission):
         required_permission = permission
