@@ -119,8 +119,13 @@ def canonical_text(field: models.Field[Any, Any], value: Any) -> str | None:
         return None
     if isinstance(field, models.DecimalField):
         number = Decimal(value)
-        if not number.is_finite() or abs(number.adjusted()) > field.max_digits:
-            return str(number)  # not a valid value of the field: never padded
+        exponent = number.as_tuple().exponent
+        if (
+            not number.is_finite()
+            or abs(number.adjusted()) > field.max_digits
+            or (isinstance(exponent, int) and -exponent > field.decimal_places)
+        ):
+            return str(number)  # not a valid value of the field: never rounded
         return f"{number:.{field.decimal_places}f}"
     if isinstance(value, bool):
         return "true" if value else "false"

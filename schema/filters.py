@@ -8,12 +8,9 @@ from typing import Any
 import strawberry
 import strawberry_django
 from django.db.models import Q, QuerySet
+from graphql import GraphQLError
 from strawberry.utils.str_converters import to_snake_case
-from strawberry_django import (
-    ComparisonFilterLookup,
-    DatetimeFilterLookup,
-    StrFilterLookup,
-)
+from strawberry_django import ComparisonFilterLookup, DatetimeFilterLookup
 
 from history.search import search_versions
 from history.tracking import history_model_for, m2m_history_model
@@ -42,6 +39,69 @@ class DecimalFilterLookup(ComparisonFilterLookup[Decimal]):
 @strawberry.input(name="IntFilterLookup", description="Lookups on an integer value.")
 class IntFilterLookup(ComparisonFilterLookup[int]):
     pass
+
+
+MAX_FILTER_TEXT = 1000
+
+
+def _text(value: str) -> str:
+    """A filter text, refused when it is too long to be a sensible pattern."""
+    if len(value) > MAX_FILTER_TEXT:
+        raise GraphQLError(
+            f"Filter texts are at most {MAX_FILTER_TEXT} characters.",
+            extensions={"code": "BAD_USER_INPUT"},
+        )
+    return value
+
+
+def _lookup(prefix: str, lookup: str, value: Any) -> Q:
+    return Q(**{f"{prefix}{lookup}": value})
+
+
+@strawberry.input(
+    name="StrFilterLookup",
+    description="Lookups on a text value (texts of at most 1000 characters).",
+)
+class StrFilterLookup:
+    @strawberry_django.filter_field(description="Exact match.")
+    def exact(self, value: str, prefix: str) -> Q:
+        return _lookup(prefix, "exact", _text(value))
+
+    @strawberry_django.filter_field(description="Case-insensitive exact match.")
+    def i_exact(self, value: str, prefix: str) -> Q:
+        return _lookup(prefix, "iexact", _text(value))
+
+    @strawberry_django.filter_field(description="Case-sensitive containment.")
+    def contains(self, value: str, prefix: str) -> Q:
+        return _lookup(prefix, "contains", _text(value))
+
+    @strawberry_django.filter_field(description="Case-insensitive containment.")
+    def i_contains(self, value: str, prefix: str) -> Q:
+        return _lookup(prefix, "icontains", _text(value))
+
+    @strawberry_django.filter_field(description="Case-sensitive starts-with.")
+    def starts_with(self, value: str, prefix: str) -> Q:
+        return _lookup(prefix, "startswith", _text(value))
+
+    @strawberry_django.filter_field(description="Case-insensitive starts-with.")
+    def i_starts_with(self, value: str, prefix: str) -> Q:
+        return _lookup(prefix, "istartswith", _text(value))
+
+    @strawberry_django.filter_field(description="Case-sensitive ends-with.")
+    def ends_with(self, value: str, prefix: str) -> Q:
+        return _lookup(prefix, "endswith", _text(value))
+
+    @strawberry_django.filter_field(description="Case-insensitive ends-with.")
+    def i_ends_with(self, value: str, prefix: str) -> Q:
+        return _lookup(prefix, "iendswith", _text(value))
+
+    @strawberry_django.filter_field(description="Exact match of one of these.")
+    def in_list(self, value: list[str], prefix: str) -> Q:
+        return _lookup(prefix, "in", [_text(item) for item in value[:MAX_FILTER_TEXT]])
+
+    @strawberry_django.filter_field(description="Whether the value is null.")
+    def is_null(self, value: bool, prefix: str) -> Q:
+        return _lookup(prefix, "isnull", value)
 
 
 def _pk_filter(prefix: str, field: str, global_id: strawberry.ID, type_name: str) -> Q:
@@ -89,7 +149,7 @@ class ProductFilter:
 
     @strawberry_django.filter_field(description="Products with this tag (by name).")
     def tag(self, value: str, prefix: str) -> Q:
-        return Q(**{f"{prefix}tags__name": value})
+        return Q(**{f"{prefix}tags__name": _text(value)})
 
 
 @strawberry_django.order_type(
@@ -141,7 +201,7 @@ class VersionFilter:
     def search(
         self, value: str, queryset: QuerySet[Any], prefix: str
     ) -> tuple[QuerySet[Any], Q]:
-        return search_versions(queryset, value, prefix=prefix)
+        return search_versions(queryset, _text(value), prefix=prefix)
 
 
 @strawberry_django.filter_type(
@@ -188,7 +248,7 @@ class HistoricalProductFilter(VersionFilter):
         description="Versions in which the product had this tag (by name)."
     )
     def tag(self, value: str, prefix: str) -> Q:
-        return Q(**{f"{prefix}{TAG_ROWS}__tag__name": value})
+        return Q(**{f"{prefix}{TAG_ROWS}__tag__name": _text(value)})
 
 
 @strawberry_django.filter_type(

@@ -19,6 +19,8 @@ def pk_of(value: str | relay.GlobalID | None, type_name: str) -> int | None:
     if global_id.type_name != type_name:
         return None
     try:
-        return int(global_id.node_id)
+        pk = int(global_id.node_id)
     except ValueError:
         return None
+    # Keys are 64-bit integers: anything else names nothing.
+    return pk if -(2**63) <= pk < 2**63 else None

@@ -17,6 +17,8 @@ the database.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -33,6 +35,7 @@ from graphql import (
     IntValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    StringValueNode,
     ValidationContext,
     ValidationRule,
     VariableNode,
@@ -102,6 +105,20 @@ class _Walker:
         self.page_size = page_size
         self.measure = Measure()
         self.too_large: list[tuple[FieldNode, str]] = []
+        self.bad_cursors: list[tuple[FieldNode, str]] = []
+
+    def _cursors(self, field: FieldNode) -> None:
+        for argument in field.arguments or ():
+            if argument.name.value not in ("after", "before"):
+                continue
+            value = argument.value
+            given: Any = None
+            if isinstance(value, StringValueNode):
+                given = value.value
+            elif isinstance(value, VariableNode):
+                given = self.variables.get(value.name.value)
+            if isinstance(given, str) and not _sane_cursor(given):
+                self.bad_cursors.append((field, argument.name.value))
 
     def _page(self, field: FieldNode) -> int:
         page = self.page_size
@@ -170,11 +187,24 @@ class _Walker:
             return  # unknown fields are reported by the standard rules
         named = get_named_type(definition.type)
         if named.name.endswith("Connection"):
+            self._cursors(field)
             multiplier *= self._page(field)
             self.measure.nodes += multiplier
         elif name in FETCHING_FIELDS:
             self.measure.nodes += multiplier
         self.walk(field.selection_set, named, multiplier, depth + 1, visiting)
+
+
+MAX_OFFSET = 10**9
+
+
+def _sane_cursor(cursor: str) -> bool:
+    """Whether a connection cursor decodes to an offset the database can use."""
+    try:
+        kind, offset = base64.b64decode(cursor, validate=True).decode().split(":")
+        return kind == "arrayconnection" and 0 <= int(offset) <= MAX_OFFSET
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        return False
 
 
 class QueryLimits(SchemaExtension):
@@ -209,6 +239,12 @@ class QueryLimits(SchemaExtension):
                 measure = walker.measure
                 extension.measure = measure
                 at = [measure.deepest] if measure.deepest else [node]
+                for field, argument in walker.bad_cursors:
+                    self._refuse(
+                        f"Argument '{argument}' is not a cursor this API gave out.",
+                        LimitCode.BAD_USER_INPUT,
+                        [field],
+                    )
                 for field, argument in walker.too_large:
                     self._refuse(
                         f"Argument '{argument}' cannot be higher than "

@@ -44,7 +44,13 @@ def _live(model: type[models.Model], pk: int | None) -> Any:
 
 def _as_of(model: type[models.Model], pk: int, at: datetime.datetime) -> Any:
     if timezone.is_naive(at):
-        at = timezone.make_aware(at, datetime.UTC)
+        at = at.replace(tzinfo=datetime.UTC)
+    try:
+        at = at.astimezone(datetime.UTC)
+    except OverflowError:
+        # Beyond the calendar in UTC: before anything existed, or after now.
+        at = datetime.datetime.min if at.year == 1 else datetime.datetime.max
+        at = at.replace(tzinfo=datetime.UTC)
     return selectors.history_as_of(model=model, pk=pk, at=at)
 
 

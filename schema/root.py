@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import strawberry
@@ -15,6 +16,7 @@ from schema.extensions import RefuseDeniedOperations
 from schema.limits import QueryLimits
 from schema.mutations import Mutation
 from schema.queries import Query
+from schema.scalars import FiniteDecimal
 
 # ErrorPolicy first: it sees the errors last, with every other code set.
 extensions: list[Any] = [
@@ -31,4 +33,5 @@ schema = strawberry.Schema(
     mutation=Mutation,
     config=StrawberryConfig(relay_max_results=settings.GRAPHQL_MAX_PAGE_SIZE),
     extensions=extensions,
+    scalar_overrides={Decimal: FiniteDecimal},
 )
