@@ -69,15 +69,23 @@ def require_permission(
         raise OperationDenied(f"You do not have the {permission} permission.")
 
 
+def text_problem(value: str) -> str | None:
+    """Why a text cannot be stored (NUL characters, lone surrogates), or None."""
+    if "\x00" in value:
+        return "Null characters are not allowed."
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "The text is not valid Unicode (it has a lone surrogate)."
+    return None
+
+
 def clean_reason(reason: str | None, *, required: bool) -> str | None:
     """Strip a change reason; refuse a missing or blank one when it is required."""
     cleaned = reason.strip() if reason is not None else None
-    if cleaned and "\x00" in cleaned:
-        raise operation_error(
-            HistoryErrorCode.INVALID,
-            "Null characters are not allowed.",
-            field="reason",
-        )
+    problem = text_problem(cleaned) if cleaned else None
+    if problem:
+        raise operation_error(HistoryErrorCode.INVALID, problem, field="reason")
     if required and not cleaned:
         raise operation_error(
             HistoryErrorCode.REASON_REQUIRED, "A reason is required.", field="reason"
@@ -121,13 +129,26 @@ def assign_fields(
 
     Raises:
         ValidationError: UNKNOWN_FIELD for a name outside `allowed`, INVALID for
-            a null given to a field that cannot be null.
+            a null given to a field that cannot be null or a text that cannot be
+            stored.
     """
     allowed = set(allowed)
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise operation_error(
             HistoryErrorCode.UNKNOWN_FIELD, f"Unknown fields: {', '.join(unknown)}."
+        )
+    problems = {
+        name: problem
+        for name, value in data.items()
+        if isinstance(value, str) and (problem := text_problem(value))
+    }
+    if problems:
+        raise ValidationError(
+            {
+                name: ValidationError(problem, code=HistoryErrorCode.INVALID)
+                for name, problem in problems.items()
+            }
         )
     model = type(instance)
     nulls = [

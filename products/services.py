@@ -34,6 +34,7 @@ from history.services import (
     lock_objects,
     record_bulk_versions,
     require_permission,
+    text_problem,
 )
 from products.models import Category, Product, Tag
 
@@ -48,6 +49,8 @@ PRODUCT_FIELDS = (
 CATEGORY_FIELDS = ("name", "description")
 STAFF_ONLY_FIELDS = ("supplier_cost",)
 CENT = Decimal("0.01")
+MAX_PERCENT = Decimal(10_000)
+MAX_AMOUNT = Decimal(10**10)
 OTHER_THAN_PRICE = [f.name for f in Product._meta.fields if f.name != "price"]
 
 
@@ -95,7 +98,9 @@ def _category(pk: Any) -> Category | None:
 def _tag_ids(names: Iterable[str]) -> list[int]:
     """The ids of tags by name, creating the missing ones."""
     cleaned = sorted({name.strip() for name in names if name.strip()})
-    errors = []
+    errors = [problem for name in cleaned if (problem := text_problem(name))]
+    if errors:
+        raise operation_error(HistoryErrorCode.INVALID, errors[0], field="tags")
     for name in cleaned:
         try:
             Tag(name=name).clean_fields()
@@ -217,7 +222,8 @@ def product_adjust_prices(
     amount: Decimal | None = None,
 ) -> list[Product]:
     """Change the price of many products by a percentage or an amount, in one
-    transaction, writing one UPDATED version per product with `reason`.
+    transaction, writing one UPDATED version per product whose price changes,
+    with `reason`.
 
     Prices are rounded half up to the cent. If any product is missing or any new
     price is invalid, nothing is written.
@@ -227,6 +233,18 @@ def product_adjust_prices(
     if (percent is None) == (amount is None):
         raise operation_error(
             HistoryErrorCode.INVALID, "Give exactly one of percent and amount."
+        )
+    if percent is not None and not -100 <= percent <= MAX_PERCENT:
+        raise operation_error(
+            HistoryErrorCode.INVALID,
+            f"percent must be between -100 and {MAX_PERCENT}.",
+            field="percent",
+        )
+    if amount is not None and abs(amount) > MAX_AMOUNT:
+        raise operation_error(
+            HistoryErrorCode.INVALID,
+            f"amount must be between -{MAX_AMOUNT} and {MAX_AMOUNT}.",
+            field="amount",
         )
     unique = list(dict.fromkeys(pks))
     if not unique:
@@ -240,6 +258,7 @@ def product_adjust_prices(
             HistoryErrorCode.NOT_FOUND, "Some products do not exist.", field="ids"
         )
     errors: dict[str, list[ValidationError]] = {}
+    previous_prices = {product.pk: product.price for product in products}
     for product in products:
         price = Decimal(product.price)
         if percent is not None:
@@ -261,6 +280,9 @@ def product_adjust_prices(
                 )
     if errors:
         raise ValidationError(errors)
+    products = [p for p in products if p.price != previous_prices[p.pk]]
+    if not products:
+        return []
     now = timezone.now()
     for product in products:
         product.updated_at = now

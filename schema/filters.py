@@ -13,6 +13,7 @@ from strawberry.utils.str_converters import to_snake_case
 from strawberry_django import ComparisonFilterLookup, DatetimeFilterLookup
 
 from history.search import search_versions
+from history.services import text_problem
 from history.tracking import history_model_for, m2m_history_model
 from products.models import Category, Product
 from schema.history import HistoryTypeEnum
@@ -45,12 +46,13 @@ MAX_FILTER_TEXT = 1000
 
 
 def _text(value: str) -> str:
-    """A filter text, refused when it is too long to be a sensible pattern."""
+    """A filter text, refused when it is too long to be a sensible pattern or
+    holds characters no stored text can."""
+    problem = text_problem(value)
     if len(value) > MAX_FILTER_TEXT:
-        raise GraphQLError(
-            f"Filter texts are at most {MAX_FILTER_TEXT} characters.",
-            extensions={"code": "BAD_USER_INPUT"},
-        )
+        problem = f"Filter texts are at most {MAX_FILTER_TEXT} characters."
+    if problem:
+        raise GraphQLError(problem, extensions={"code": "BAD_USER_INPUT"})
     return value
 
 
@@ -190,7 +192,7 @@ class VersionFilter:
         description='Versions whose changes include this field, e.g. "price".'
     )
     def changed_field(self, value: str, prefix: str) -> Q:
-        return Q(**{f"{prefix}history_changes__has_key": to_snake_case(value)})
+        return Q(**{f"{prefix}history_changes__has_key": to_snake_case(_text(value))})
 
     @strawberry_django.filter_field(
         description=(
