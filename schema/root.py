@@ -7,11 +7,13 @@ from typing import Any
 
 import strawberry
 from django.conf import settings
+from graphql import GraphQLError
 from strawberry.extensions import DisableIntrospection
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
-from schema.errors import ErrorPolicy
+from schema.errors import ErrorPolicy, is_expected
 from schema.extensions import RefuseDeniedOperations
 from schema.limits import QueryLimits
 from schema.mutations import Mutation
@@ -28,7 +30,26 @@ extensions: list[Any] = [
 if not settings.GRAPHQL_INTROSPECTION:
     extensions.append(DisableIntrospection)
 
-schema = strawberry.Schema(
+
+class CatalogSchema(strawberry.Schema):
+    """The schema, logging only the errors that point at a bug.
+
+    A client's mistakes (a syntax error, an unknown field, a refused limit) are
+    answered with a code and not logged as server errors; unexpected ones are
+    logged with their traceback.
+    """
+
+    def process_errors(
+        self,
+        errors: list[GraphQLError],
+        execution_context: ExecutionContext | None = None,
+    ) -> None:
+        unexpected = [error for error in errors if not is_expected(error)]
+        if unexpected:
+            super().process_errors(unexpected, execution_context)
+
+
+schema = CatalogSchema(
     query=Query,
     mutation=Mutation,
     config=StrawberryConfig(relay_max_results=settings.GRAPHQL_MAX_PAGE_SIZE),
