@@ -43,3 +43,17 @@ def test_admin_shows_a_products_history() -> None:
     assert response.status_code == 200
     assert b"Supplier changed the bulb" in response.content
     assert b"Spring sale" in response.content
+
+
+@pytest.mark.django_db
+def test_admin_shows_a_categorys_history() -> None:
+    call_command("seed_demo", stdout=StringIO())
+    admin = User.objects.create_superuser("root", password="root-password")
+    client = Client()
+    client.force_login(admin)
+    lighting = Category.objects.get(name="Lighting")
+
+    response = client.get(f"/admin/products/category/{lighting.pk}/history/")
+
+    assert response.status_code == 200
+    assert b"Broader section name" in response.content
