@@ -8,7 +8,7 @@ from typing import Any, cast
 
 from django.db import models
 
-from history.tracking import m2m_fields, m2m_history_model
+from history.tracking import m2m_fields, m2m_history_model, object_pk_of
 
 
 def _through_columns(field: models.ManyToManyField[Any, Any]) -> list[str]:
@@ -32,7 +32,7 @@ def copy_m2m_rows(
 
 def record_current_m2m_rows(model: type[models.Model], versions: Iterable[Any]) -> None:
     """Record for each version the many-to-many rows its object has now."""
-    by_object = {version_object_pk(model, v): v for v in versions}
+    by_object = {object_pk_of(v): v for v in versions}
     for field in m2m_fields(model):
         history_m2m = m2m_history_model(model, field)
         through = cast(Any, field.remote_field).through
@@ -44,8 +44,3 @@ def record_current_m2m_rows(model: type[models.Model], versions: Iterable[Any]) 
         history_m2m.objects.bulk_create(
             history_m2m(history=by_object[row[f"{owner}_id"]], **row) for row in rows
         )
-
-
-def version_object_pk(model: type[models.Model], version: Any) -> Any:
-    """The primary key of the object a version records."""
-    return getattr(version, model._meta.pk.attname)

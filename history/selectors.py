@@ -7,9 +7,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import models
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 
-from history.tracking import DELETED, NEWEST_FIRST, history_model_for, tracked_model_for
+from history.tracking import DELETED, NEWEST_FIRST, history_model_for
 
 
 def history_versions(*, model: type[models.Model], pk: Any) -> QuerySet[Any]:
@@ -48,36 +48,6 @@ def history_as_of(
     if version is None or version.history_type == DELETED:
         return None
     return version
-
-
-def _neighbours(record: Any) -> QuerySet[Any]:
-    model = tracked_model_for(type(record))
-    return history_versions(model=model, pk=getattr(record, model._meta.pk.attname))
-
-
-def history_previous(*, record: Any) -> Any | None:
-    """The version of the same object just before `record`."""
-    return (
-        _neighbours(record)
-        .filter(
-            Q(history_date__lt=record.history_date)
-            | Q(history_date=record.history_date, history_id__lt=record.history_id)
-        )
-        .first()
-    )
-
-
-def history_next(*, record: Any) -> Any | None:
-    """The version of the same object just after `record`."""
-    return (
-        _neighbours(record)
-        .filter(
-            Q(history_date__gt=record.history_date)
-            | Q(history_date=record.history_date, history_id__gt=record.history_id)
-        )
-        .order_by("history_date", "history_id")
-        .first()
-    )
 
 
 def history_version(*, model: type[models.Model], history_id: Any) -> Any | None:

@@ -68,19 +68,8 @@ class DeleteProductInput:
     )
 
 
-@strawberry.input(
-    name="RevertProductInput",
-    description="Bring a product back to one of its versions.",
-)
-class RevertProductInput:
-    id: strawberry.ID = strawberry.field(
-        description="The product; a deleted product is restored under the same id."
-    )
-    record: strawberry.ID = strawberry.field(
-        description=(
-            "The HistoricalProduct to go back to; it must belong to this product."
-        )
-    )
+@strawberry.input(description="What every revert input has.")
+class RevertInput:
     reason: str = strawberry.field(
         description="Required, not blank; stored as the new version's change reason."
     )
@@ -94,6 +83,21 @@ class RevertProductInput:
     )
     dry_run: bool | None = strawberry.field(
         default=False, description="Report the changes, write nothing."
+    )
+
+
+@strawberry.input(
+    name="RevertProductInput",
+    description="Bring a product back to one of its versions.",
+)
+class RevertProductInput(RevertInput):
+    id: strawberry.ID = strawberry.field(
+        description="The product; a deleted product is restored under the same id."
+    )
+    record: strawberry.ID = strawberry.field(
+        description=(
+            "The HistoricalProduct to go back to; it must belong to this product."
+        )
     )
 
 
@@ -134,25 +138,12 @@ class DeleteCategoryInput:
     name="RevertCategoryInput",
     description="Bring a category back to one of its versions.",
 )
-class RevertCategoryInput:
+class RevertCategoryInput(RevertInput):
     id: strawberry.ID = strawberry.field(
         description="The category; a deleted category is restored under the same id."
     )
     record: strawberry.ID = strawberry.field(
         description="The HistoricalCategory to go back to; it must belong to it."
-    )
-    reason: str = strawberry.field(
-        description="Required, not blank; stored as the new version's change reason."
-    )
-    fields: list[str] | None = strawberry.field(
-        default=None, description='Revert only these fields (e.g. "name").'
-    )
-    expected_latest: strawberry.ID | None = strawberry.field(
-        default=None,
-        description="Refuse (code STALE) unless this is still the newest version.",
-    )
-    dry_run: bool | None = strawberry.field(
-        default=False, description="Report the changes, write nothing."
     )
 
 
