@@ -47,6 +47,25 @@ class VersionExtras(models.Model):
         default="",
         help_text="The reason and the changed values, for full-text search.",
     )
+    history_segments = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=(
+            "Word-level diffs of the text fields this version changed: "
+            "{field: [[op, text], ...]}, computed once when it was written."
+        ),
+    )
+    history_username = models.CharField(
+        max_length=150,
+        blank=True,
+        default="",
+        help_text="The username of who made the change, as it was then.",
+    )
+    history_user_pk = models.BigIntegerField(
+        null=True,
+        blank=True,
+        help_text="The id of who made the change; kept after the user is deleted.",
+    )
     history_ip_address = models.GenericIPAddressField(null=True, blank=True)
     history_user_agent = models.TextField(blank=True, default="")
     history_request_id = models.CharField(max_length=128, blank=True, default="")

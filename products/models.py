@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.core.validators import MinValueValidator, ProhibitNullCharactersValidator
+from django.core.validators import (
+    MaxLengthValidator,
+    MinValueValidator,
+    ProhibitNullCharactersValidator,
+)
 from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
@@ -13,6 +17,10 @@ from history.managers import TrackedManager
 from history.models import VersionExtras
 
 NO_NUL = ProhibitNullCharactersValidator()
+# The longest description the catalog accepts, in characters: long enough for
+# any product text, short enough that diffs, search and filters stay cheap.
+MAX_DESCRIPTION_LENGTH = 10_000
+DESCRIPTION_LIMIT = MaxLengthValidator(MAX_DESCRIPTION_LENGTH)
 
 
 class Category(models.Model):
@@ -25,8 +33,8 @@ class Category(models.Model):
         "description",
         blank=True,
         default="",
-        validators=[NO_NUL],
-        help_text="Free-text description.",
+        validators=[NO_NUL, DESCRIPTION_LIMIT],
+        help_text=f"Free-text description, at most {MAX_DESCRIPTION_LENGTH} characters.",
     )
     created_at = models.DateTimeField(
         default=timezone.now, editable=False, help_text="When it was created."
@@ -77,8 +85,8 @@ class Product(models.Model):
         "description",
         blank=True,
         default="",
-        validators=[NO_NUL],
-        help_text="Free-text description.",
+        validators=[NO_NUL, DESCRIPTION_LIMIT],
+        help_text=f"Free-text description, at most {MAX_DESCRIPTION_LENGTH} characters.",
     )
     price = models.DecimalField(
         "price",
