@@ -1,8 +1,16 @@
-"""Per-field diffs between versions: computed once, stored, served without queries."""
+"""Per-field diffs between versions: computed once, stored, served without queries.
+
+Text fields also get a word-level diff (`text_segments`). Its cost is bounded
+whatever the texts: the common prefix and suffix are stripped in linear time,
+the rest is aligned exactly only while each side has at most `MAX_DIFF_TOKENS`
+words (then by lines, then not at all: one deletion and one insertion), and the
+result has at most `MAX_SEGMENTS` segments. A version's segments are computed
+once, when it is written, and stored in `history_segments`.
+"""
 
 from __future__ import annotations
 
-import difflib
+import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -22,7 +30,20 @@ from history.tracking import (
     tracked_fields,
 )
 
+MAX_SEGMENTS = 64
+"""The most segments a text diff has: the declared bound of `segments` lists."""
+
+MAX_DIFF_TOKENS = 6_000
+"""The most tokens (words, runs of spaces, punctuation; or lines) a side of a
+text diff may have, once the common prefix and suffix are stripped, to be
+aligned exactly: about 3,000 words. The alignment costs O(n * m / 64) machine
+operations and n * m bits of memory: at this bound, about 45 ms and 4.5 MB."""
+
 _TOKEN_RE = re.compile(r"\s+|\w+|[^\w\s]")
+# Interior EQUAL runs kept when a diff has too many segments: each one kept
+# splits a change in two (a DELETE and an INSERT each), and the first and last
+# EQUAL runs are always kept, so 3 * kept + 4 segments at most.
+_KEPT_RUNS = (MAX_SEGMENTS - 4) // 3
 
 
 class DiffOp(StrEnum):
@@ -54,6 +75,12 @@ class FieldChange:
     text: bool = False
     old_items: tuple[str, ...] | None = None
     new_items: tuple[str, ...] | None = None
+    # Text fields: the word-level diff, when already known (stored with the
+    # version). It is a function of the two values, so it takes no part in
+    # comparisons.
+    known_segments: tuple[TextSegment, ...] | None = dataclasses.field(
+        default=None, compare=False, repr=False
+    )
 
     @property
     def added(self) -> list[str] | None:
@@ -83,36 +110,185 @@ class FieldChange:
         return str(difference)
 
     @property
+    def segments_known(self) -> bool:
+        """Whether reading `segments` is free (no text diff to compute)."""
+        return not self.text or self.known_segments is not None
+
+    @property
     def segments(self) -> list[TextSegment] | None:
-        """A word-level diff from old to new, for text fields."""
+        """A word-level diff from old to new, for text fields.
+
+        Computed (within the bounds of `text_segments`) unless already known:
+        see `segments_known` and `with_segments`.
+        """
         if not self.text:
             return None
+        if self.known_segments is not None:
+            return list(self.known_segments)
         return text_segments(self.old_value or "", self.new_value or "")
+
+    def with_segments(self) -> FieldChange:
+        """This change with its segments computed, so that reading them is free."""
+        if self.segments_known:
+            return self
+        return dataclasses.replace(self, known_segments=tuple(self.segments or ()))
 
 
 def text_segments(old: str, new: str) -> list[TextSegment]:
-    """Diff two texts word by word; adjacent segments of the same op are merged."""
+    """Diff two texts word by word, at a bounded cost.
+
+    Concatenating the EQUAL and DELETE segments gives `old`, the EQUAL and
+    INSERT ones `new`. Adjacent segments have different ops and, within a
+    change, the DELETE comes first. Past `MAX_DIFF_TOKENS` the middle of the
+    texts is aligned by lines, then replaced whole; past `MAX_SEGMENTS` the
+    shortest unchanged runs are folded into the changes around them.
+    """
     old_tokens = _TOKEN_RE.findall(old)
     new_tokens = _TOKEN_RE.findall(new)
-    segments: list[TextSegment] = []
+    limit = min(len(old_tokens), len(new_tokens))
+    start = 0
+    while start < limit and old_tokens[start] == new_tokens[start]:
+        start += 1
+    end = 0
+    while end < limit - start and old_tokens[-1 - end] == new_tokens[-1 - end]:
+        end += 1
+    old_middle = old_tokens[start : len(old_tokens) - end]
+    new_middle = new_tokens[start : len(new_tokens) - end]
 
-    def add(op: DiffOp, tokens: list[str]) -> None:
-        if not tokens:
+    builder = _SegmentBuilder()
+    builder.add(DiffOp.EQUAL, "".join(old_tokens[:start]))
+    if _within_budget(old_middle, new_middle):
+        builder.add_aligned(old_middle, new_middle)
+    else:
+        old_lines = "".join(old_middle).splitlines(keepends=True)
+        new_lines = "".join(new_middle).splitlines(keepends=True)
+        if _within_budget(old_lines, new_lines):
+            builder.add_aligned(old_lines, new_lines)
+        else:
+            builder.add(DiffOp.DELETE, "".join(old_middle))
+            builder.add(DiffOp.INSERT, "".join(new_middle))
+    builder.add(DiffOp.EQUAL, "".join(old_tokens[len(old_tokens) - end :]))
+    return _capped(builder.segments())
+
+
+def _within_budget(old: Sequence[str], new: Sequence[str]) -> bool:
+    return len(old) <= MAX_DIFF_TOKENS and len(new) <= MAX_DIFF_TOKENS
+
+
+def lcs_alignment(old: Sequence[str], new: Sequence[str]) -> list[tuple[DiffOp, str]]:
+    """Align two token sequences along a longest common subsequence.
+
+    Bit-parallel (Hyyrö): row i of the LCS table is one integer of len(new)
+    bits, so the cost is O(len(old) * len(new) / 64) machine operations and
+    len(old) + len(new) steps of Python; callers bound both lengths.
+    """
+    width = len(new)
+    full = (1 << width) - 1
+    masks: dict[str, int] = {}
+    for position, token in enumerate(new):
+        masks[token] = masks.get(token, 0) | (1 << position)
+    # rows[i]: a 0 bit at position j means the LCS of old[:i] and new[:j + 1]
+    # is one longer than that of old[:i] and new[:j].
+    row = full
+    rows = [row]
+    for token in old:
+        matches = row & masks.get(token, 0)
+        row = ((row + matches) | (row - matches)) & full
+        rows.append(row)
+    aligned: list[tuple[DiffOp, str]] = []
+    i, j = len(old), width
+    while i and j:
+        if old[i - 1] == new[j - 1]:
+            aligned.append((DiffOp.EQUAL, old[i - 1]))
+            i, j = i - 1, j - 1
+            continue
+        prefix = (1 << j) - 1
+        if (rows[i] & prefix).bit_count() == (rows[i - 1] & prefix).bit_count():
+            aligned.append((DiffOp.DELETE, old[i - 1]))
+            i -= 1
+        else:
+            aligned.append((DiffOp.INSERT, new[j - 1]))
+            j -= 1
+    aligned.extend((DiffOp.DELETE, token) for token in reversed(old[:i]))
+    aligned.extend((DiffOp.INSERT, token) for token in reversed(new[:j]))
+    aligned.reverse()
+    return aligned
+
+
+class _SegmentBuilder:
+    """Collects text runs into segments: a change between two unchanged runs
+    becomes one DELETE then one INSERT."""
+
+    def __init__(self) -> None:
+        self._segments: list[TextSegment] = []
+        self._equal: list[str] = []
+        self._deleted: list[str] = []
+        self._inserted: list[str] = []
+
+    def add(self, op: DiffOp, text: str) -> None:
+        if not text:
             return
-        text = "".join(tokens)
-        if segments and segments[-1].op == op:
-            segments[-1] = TextSegment(op, segments[-1].text + text)
-        else:
-            segments.append(TextSegment(op, text))
+        if op is DiffOp.EQUAL:
+            self._flush_change()
+            self._equal.append(text)
+            return
+        self._flush_equal()
+        (self._deleted if op is DiffOp.DELETE else self._inserted).append(text)
 
-    matcher = difflib.SequenceMatcher(a=old_tokens, b=new_tokens, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            add(DiffOp.EQUAL, old_tokens[i1:i2])
-        else:
-            add(DiffOp.DELETE, old_tokens[i1:i2])
-            add(DiffOp.INSERT, new_tokens[j1:j2])
-    return segments
+    def add_aligned(self, old: Sequence[str], new: Sequence[str]) -> None:
+        for op, text in lcs_alignment(old, new):
+            self.add(op, text)
+
+    def _flush_equal(self) -> None:
+        if self._equal:
+            self._segments.append(TextSegment(DiffOp.EQUAL, "".join(self._equal)))
+            self._equal.clear()
+
+    def _flush_change(self) -> None:
+        for op, texts in (
+            (DiffOp.DELETE, self._deleted),
+            (DiffOp.INSERT, self._inserted),
+        ):
+            if texts:
+                self._segments.append(TextSegment(op, "".join(texts)))
+                texts.clear()
+
+    def segments(self) -> list[TextSegment]:
+        self._flush_change()
+        self._flush_equal()
+        return self._segments
+
+
+def _capped(segments: list[TextSegment]) -> list[TextSegment]:
+    """At most `MAX_SEGMENTS` segments: keep the first and last unchanged runs
+    and the longest others; fold the rest into the changes around them."""
+    if len(segments) <= MAX_SEGMENTS:
+        return segments
+    last = len(segments) - 1
+    interior = [k for k in range(1, last) if segments[k].op is DiffOp.EQUAL]
+    kept = set(sorted(interior, key=lambda k: (-len(segments[k].text), k))[:_KEPT_RUNS])
+    kept.update(k for k in (0, last) if segments[k].op is DiffOp.EQUAL)
+    builder = _SegmentBuilder()
+    for k, segment in enumerate(segments):
+        if k in kept:
+            builder.add(DiffOp.EQUAL, segment.text)
+            continue
+        # An unchanged run folded into a change is deleted and inserted again.
+        if segment.op is not DiffOp.INSERT:
+            builder.add(DiffOp.DELETE, segment.text)
+        if segment.op is not DiffOp.DELETE:
+            builder.add(DiffOp.INSERT, segment.text)
+    return builder.segments()
+
+
+def segments_to_json(segments: Sequence[TextSegment]) -> list[list[str]]:
+    """The stored form of a text diff: `[[op, text], ...]`."""
+    return [[segment.op.value, segment.text] for segment in segments]
+
+
+def segments_from_json(stored: Sequence[Sequence[str]]) -> tuple[TextSegment, ...]:
+    """A text diff from its stored form."""
+    return tuple(TextSegment(DiffOp(op), text) for op, text in stored)
 
 
 def _label(field: models.Field[Any, Any]) -> str:
@@ -147,15 +323,60 @@ def field_change(
 
 
 def changes_from_stored(
-    model: type[models.Model], stored: Mapping[str, Sequence[Any]]
+    model: type[models.Model],
+    stored: Mapping[str, Sequence[Any]],
+    segments: Mapping[str, Sequence[Sequence[str]]] | None = None,
 ) -> list[FieldChange]:
-    """Turn a stored diff into `FieldChange`s, sorted by field; no queries."""
+    """Turn a stored diff into `FieldChange`s, sorted by field; no queries.
+
+    `segments` are the stored word-level diffs of its text fields (a version's
+    `history_segments`): the changes carry them, so reading them is free. A
+    text field without one gets its diff computed if it is read.
+    """
     fields = {field.name: field for field in tracked_fields(model)}
-    return [
-        field_change(fields[name], old, new)
+    known = segments or {}
+    changes = []
+    for name, (old, new) in sorted(stored.items()):
+        if name not in fields:
+            continue
+        change = field_change(fields[name], old, new)
+        if change.text and name in known:
+            change = dataclasses.replace(
+                change, known_segments=segments_from_json(known[name])
+            )
+        changes.append(change)
+    return changes
+
+
+def stored_segments(
+    model: type[models.Model], stored: Mapping[str, Sequence[Any]]
+) -> dict[str, list[list[str]]]:
+    """The word-level diffs of the text fields of a stored diff, in the form a
+    version keeps them in `history_segments`: `{field: [[op, text], ...]}`."""
+    fields = {field.name: field for field in tracked_fields(model)}
+    return {
+        name: segments_to_json(text_segments(old or "", new or ""))
         for name, (old, new) in sorted(stored.items())
-        if name in fields
-    ]
+        if name in fields and is_text(fields[name])
+    }
+
+
+def fill_version_diff(
+    *, model: type[models.Model], version: Any, previous: Any | None
+) -> None:
+    """Give a new version of `model` its diff against the version before it.
+
+    Versions are immutable, so what reads will show is computed once, here:
+    `history_changes` (`{field: [old, new]}`, empty when there is no previous
+    version) and `history_segments` (the word-level diffs of its text fields).
+    Costs no query.
+    """
+    version.history_changes = (
+        {}
+        if previous is None
+        else state_diff(state_of(model, previous), state_of(model, version))
+    )
+    version.history_segments = stored_segments(model, version.history_changes)
 
 
 def history_diff(

@@ -1,0 +1,75 @@
+"""Data migrations of products, run against the current tables."""
+
+from __future__ import annotations
+
+import importlib
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.apps import apps
+
+from products.models import Category, Product
+from products.services import (
+    category_create,
+    category_update,
+    product_create,
+    product_update,
+)
+
+pytestmark = pytest.mark.django_db
+
+backfill = importlib.import_module("products.migrations.0004_backfill_version_segments")
+
+
+def test_backfill_fills_the_segments_of_versions_written_without_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lamp = product_create(
+        data={"name": "Lamp", "description": "Brass lamp", "price": Decimal("9")},
+        actor=None,
+    )
+    for n, description in enumerate(["Steel lamp", "Steel desk lamp", "Lamp"]):
+        product_update(
+            pk=lamp.pk,
+            data={"description": description, "quantity": n + 1},
+            actor=None,
+        )
+    category = category_create(data={"name": "Lights"}, actor=None)
+    category_update(pk=category.pk, data={"name": "Lighting"}, actor=None)
+    written = {model: segments_by_version(model) for model in (Product, Category)}
+    for model in (Product, Category):
+        model.history.update(history_segments={})
+    monkeypatch.setattr(backfill, "CHUNK_SIZE", 2)  # several chunks
+
+    backfill.backfill_segments(apps, None)
+
+    assert written == {
+        Product: [
+            {},
+            {
+                "description": [
+                    ["delete", "Brass"],
+                    ["insert", "Steel"],
+                    ["equal", " lamp"],
+                ]
+            },
+            {
+                "description": [
+                    ["equal", "Steel "],
+                    ["insert", "desk "],
+                    ["equal", "lamp"],
+                ]
+            },
+            {"description": [["delete", "Steel desk lamp"], ["insert", "Lamp"]]},
+        ],
+        Category: [{}, {"name": [["delete", "Lights"], ["insert", "Lighting"]]}],
+    }
+    for model in (Product, Category):
+        assert segments_by_version(model) == written[model]
+
+
+def segments_by_version(model: Any) -> list[Any]:
+    return list(
+        model.history.order_by("history_id").values_list("history_segments", flat=True)
+    )
