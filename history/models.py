@@ -64,6 +64,7 @@ class VersionExtras(models.Model):
     history_user_pk = models.BigIntegerField(
         null=True,
         blank=True,
+        db_index=True,
         help_text="The id of who made the change; kept after the user is deleted.",
     )
     history_ip_address = models.GenericIPAddressField(null=True, blank=True)
