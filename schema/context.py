@@ -8,14 +8,17 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from cross_web import HTTPException
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+from django.http import HttpRequest, HttpResponse, UnreadablePostError
 from django.http.response import HttpResponseBase
 from django.middleware.csrf import get_token
 from strawberry.django.views import AsyncGraphQLView
+from strawberry.http.parse_content_type import parse_content_type
 from strawberry.types import Info
 
-from schema.errors import REQUEST_ERROR_ATTRIBUTE
+from schema.errors import REQUEST_ERROR_ATTRIBUTE, RequestErrorCode
 from schema.loaders import Loaders
 
 
@@ -82,7 +85,9 @@ class GraphQLView(AsyncGraphQLView[Context, None]):
     """The GraphQL endpoint, with a `Context` carrying the viewer.
 
     Requests it cannot even read (a body that is not a JSON object, an unknown
-    content type) get a 4xx answer in the GraphQL error format, never a 500.
+    content type or charset, JSON nested deeper than `MAX_JSON_DEPTH`) get a 4xx
+    answer in the GraphQL error format, never a 500; a body (or a GET's query
+    string) over `GRAPHQL_MAX_BODY_BYTES` is a 413 (414) naming the limit.
     A GET (GraphiQL in a browser) sets the CSRF cookie that session requests
     send back in `X-CSRFToken`.
     """
@@ -95,12 +100,22 @@ class GraphQLView(AsyncGraphQLView[Context, None]):
         )
 
     def parse_json(self, data: str | bytes) -> Any:
+        if len(data) > body_limit():
+            raise body_too_large()
+        if not data.strip():
+            raise HTTPException(
+                400, "The request body is empty: send a JSON object with a `query`."
+            )
         try:
             decoded = self.decode_json(data)
+        except RecursionError as error:  # the decoder recursed as deep as it may
+            raise too_deep() from error
         except ValueError as error:  # bad JSON, or bytes that are not UTF-8
             raise HTTPException(400, "Unable to parse request body as JSON") from error
         if not isinstance(decoded, dict | list):
             raise HTTPException(400, "The request body must be a JSON object.")
+        if nests_deeper_than(data, decoded, MAX_JSON_DEPTH):
+            raise too_deep()
         return decoded
 
     def create_response(
@@ -129,20 +144,128 @@ class GraphQLView(AsyncGraphQLView[Context, None]):
         if request.method == "GET":
             get_token(request)
         try:
+            refuse_unreadable(request)
             return await self.run(request=request)
+        except RequestDataTooBig:  # a body longer than its Content-Length said
+            return refusal(body_too_large())
+        except TooManyFieldsSent:
+            return request_error(
+                "The query string has more parameters than the limit of "
+                f"{settings.DATA_UPLOAD_MAX_NUMBER_FIELDS}.",
+                status=400,
+            )
+        except UnreadablePostError:  # the client went away while sending it
+            return request_error("The request body could not be read.", status=400)
         except HTTPException as error:
             if request.method == "GET" and "mutations are not allowed" in error.reason:
                 # GraphQL over HTTP: a mutation sent with GET is 405.
                 response = request_error(error.reason, status=405)
                 response["Allow"] = "POST"
                 return response
-            response = request_error(error.reason, status=error.status_code)
+            response = refusal(error)
             if error.status_code == 405:
                 response["Allow"] = "GET, POST"
             return response
 
 
 GRAPHQL_RESPONSE_TYPE = "application/graphql-response+json"
+# How deep the JSON of a request may nest (objects and arrays): GraphQL
+# variables need a few levels; far deeper only exhausts the decoder's stack.
+MAX_JSON_DEPTH = 64
+UTF_8 = {"utf-8", "utf8"}
+
+
+class RequestRefused(HTTPException):
+    """An HTTP-level refusal with its own `extensions.code`."""
+
+    def __init__(self, status_code: int, reason: str, *, code: str) -> None:
+        super().__init__(status_code, reason)
+        self.code = code
+
+
+def body_limit() -> int:
+    """The largest body read, in bytes: `GRAPHQL_MAX_BODY_BYTES`, which is
+    Django's `DATA_UPLOAD_MAX_MEMORY_SIZE` too unless that was set lower."""
+    django_limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    limit: int = settings.GRAPHQL_MAX_BODY_BYTES
+    return limit if django_limit is None else min(limit, django_limit)
+
+
+def body_too_large() -> RequestRefused:
+    limit = body_limit()
+    return RequestRefused(
+        413,
+        f"The request body is larger than the limit of {limit} bytes "
+        "(GRAPHQL_MAX_BODY_BYTES).",
+        code=RequestErrorCode.BODY_TOO_LARGE.value,
+    )
+
+
+def too_deep() -> HTTPException:
+    return HTTPException(
+        400, f"The request's JSON nests deeper than the limit of {MAX_JSON_DEPTH}."
+    )
+
+
+def refuse_unreadable(request: HttpRequest) -> None:
+    """Refuse, before any work, a request too large to read or in a charset
+    other than UTF-8.
+
+    Raises:
+        HTTPException: 413 for a body over `GRAPHQL_MAX_BODY_BYTES` by its
+            Content-Length, 414 for a query string over it, 400 for a bad
+            Content-Length or charset.
+    """
+    limit = settings.GRAPHQL_MAX_BODY_BYTES
+    if len(request.META.get("QUERY_STRING", "")) > limit:
+        raise RequestRefused(
+            414,
+            f"The query string is longer than the limit of {limit} bytes "
+            "(GRAPHQL_MAX_BODY_BYTES): send the query in a POST body.",
+            code=RequestErrorCode.URI_TOO_LONG.value,
+        )
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise HTTPException(400, "The Content-Length header is not a number.") from None
+    if length > body_limit():
+        raise body_too_large()
+    _, params = parse_content_type(request.headers.get("Content-Type", ""))
+    charset = params.get("charset")
+    if charset is not None and charset.strip().lower() not in UTF_8:
+        raise HTTPException(
+            400, f"Unsupported charset {charset[:40]!r}: the body must be UTF-8."
+        )
+
+
+def nests_deeper_than(data: str | bytes, decoded: Any, limit: int) -> bool:
+    """Whether decoded JSON nests more than `limit` objects and arrays deep.
+
+    Bodies with no more than `limit` brackets (nearly all) cannot, and are not
+    walked; the walk keeps its own stack, so it cannot exhaust Python's.
+    """
+    if isinstance(data, bytes):
+        brackets = data.count(b"[") + data.count(b"{")
+    else:
+        brackets = data.count("[") + data.count("{")
+    if brackets <= limit:
+        return False
+    stack: list[tuple[Any, int]] = [(decoded, 1)]
+    while stack:
+        value, depth = stack.pop()
+        children = value.values() if isinstance(value, dict) else value
+        if depth > limit:
+            return True
+        stack.extend(
+            (child, depth + 1) for child in children if isinstance(child, dict | list)
+        )
+    return False
+
+
+def refusal(error: HTTPException) -> HttpResponse:
+    """The GraphQL-format answer to a request refused at the HTTP level."""
+    code = getattr(error, "code", RequestErrorCode.BAD_REQUEST.value)
+    return request_error(error.reason, status=error.status_code, code=code)
 
 
 def accepts_graphql_response(request: HttpRequest) -> bool:

@@ -6,13 +6,16 @@ Mutation failures use `history.errors.HistoryErrorCode` in `OperationInfo`.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
+from django.db import OperationalError
 from graphql import GraphQLError, GraphQLSyntaxError
+from psycopg.errors import QueryCanceled
 from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import PreExecutionError
 
@@ -24,6 +27,7 @@ class AuthErrorCode(StrEnum):
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
     CSRF_FAILED = "CSRF_FAILED"
     PERMISSION_DENIED = "PERMISSION_DENIED"
+    TOO_MANY_ATTEMPTS = "TOO_MANY_ATTEMPTS"
 
 
 class RequestErrorCode(StrEnum):
@@ -33,11 +37,15 @@ class RequestErrorCode(StrEnum):
     GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
     GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
     BAD_USER_INPUT = "BAD_USER_INPUT"
+    BODY_TOO_LARGE = "BODY_TOO_LARGE"
+    URI_TOO_LONG = "URI_TOO_LONG"
+    TIMEOUT = "TIMEOUT"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
 
 _SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 REQUEST_ERROR_ATTRIBUTE = "graphql_request_error"
+logger = logging.getLogger(__name__)
 
 
 def _with_code(error: GraphQLError, code: str) -> GraphQLError:
@@ -46,10 +54,38 @@ def _with_code(error: GraphQLError, code: str) -> GraphQLError:
     return error
 
 
+def is_statement_timeout(error: BaseException | None) -> bool:
+    """Whether the database cancelled a statement that overran its time budget
+    (`DATABASE_STATEMENT_TIMEOUT_MS`, PostgreSQL only: SQLite has no statement
+    timeout, so there nothing is ever cancelled)."""
+    return isinstance(error, OperationalError) and isinstance(
+        error.__cause__, QueryCanceled
+    )
+
+
 def is_expected(error: GraphQLError) -> bool:
     """Whether an error is meant for the client (not a bug to hide)."""
     original = error.original_error
-    return original is None or isinstance(original, GraphQLError | ValueError)
+    return (
+        original is None
+        or isinstance(original, GraphQLError | ValueError)
+        or is_statement_timeout(original)
+    )
+
+
+def timeout_error(error: GraphQLError) -> GraphQLError:
+    """The answer to a statement cancelled by the database's time budget."""
+    return GraphQLError(
+        "The database did not answer within its time budget of "
+        f"{settings.DATABASE_STATEMENT_TIMEOUT_MS} ms; the statement was cancelled "
+        "and a change it belonged to rolled back. Ask for less (a narrower filter, "
+        "a smaller page) or try again later.",
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions={"code": RequestErrorCode.TIMEOUT.value},
+    )
 
 
 class ErrorPolicy(SchemaExtension):
@@ -92,6 +128,15 @@ class ErrorPolicy(SchemaExtension):
                 else RequestErrorCode.GRAPHQL_VALIDATION_FAILED
             )
             return _with_code(error, code.value)
+        if is_statement_timeout(error.original_error):
+            # Expected under load, not a bug: no traceback, but worth a line.
+            logger.warning(
+                "Statement timeout (%s ms) in request %s: %s",
+                settings.DATABASE_STATEMENT_TIMEOUT_MS,
+                getattr(request, "request_id", ""),
+                error.original_error,
+            )
+            return timeout_error(error)
         if is_expected(error):
             code = (
                 RequestErrorCode.BAD_USER_INPUT

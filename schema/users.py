@@ -13,6 +13,7 @@ from strawberry.types import Info
 from strawberry_django.resolvers import django_resolver
 
 from schema.context import viewer_of
+from schema.ids import int64_of
 
 
 def _visible_users(info: Info[Any, Any], node_ids: Iterable[Any]) -> dict[str, Any]:
@@ -23,7 +24,8 @@ def _visible_users(info: Info[Any, Any], node_ids: Iterable[Any]) -> dict[str, A
     if not viewer.is_staff:
         own = str(viewer.user.pk) if viewer.is_authenticated else None
         wanted = {node_id for node_id in wanted if node_id == own}
-    pks = [int(node_id) for node_id in wanted if node_id.isdigit()]
+    # Only ids that are 64-bit integers can name a user (see `int64_of`).
+    pks = [pk for node_id in wanted if (pk := int64_of(node_id)) is not None]
     users = get_user_model()._default_manager.filter(pk__in=pks)
     return {str(user.pk): user for user in users}
 
