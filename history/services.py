@@ -20,7 +20,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from history.context import current_request_context
-from history.diff import FieldChange, history_diff
+from history.diff import FieldChange, fill_version_diff, history_diff
 from history.errors import (
     HistoryErrorCode,
     OperationDenied,
@@ -34,7 +34,7 @@ from history.signals import (
     REVERTED_FROM_ATTRIBUTE,
     search_text,
 )
-from history.state import related_snapshots, state_diff, state_of
+from history.state import related_snapshots
 from history.tracking import (
     CREATED,
     DELETED,
@@ -47,6 +47,10 @@ from history.tracking import (
     tracked_field_names,
     tracked_fields,
 )
+
+# The longest change reason, in characters: a sentence or a paragraph, with a
+# ticket reference; a document does not belong in the audit trail.
+MAX_REASON_LENGTH = 1000
 
 
 @dataclass(frozen=True)
@@ -81,9 +85,12 @@ def text_problem(value: str) -> str | None:
 
 
 def clean_reason(reason: str | None, *, required: bool) -> str | None:
-    """Strip a change reason; refuse a missing or blank one when it is required."""
+    """Strip a change reason; refuse a missing or blank one when it is required,
+    and one longer than `MAX_REASON_LENGTH` characters."""
     cleaned = reason.strip() if reason is not None else None
     problem = text_problem(cleaned) if cleaned else None
+    if cleaned and len(cleaned) > MAX_REASON_LENGTH:
+        problem = f"A reason is at most {MAX_REASON_LENGTH} characters."
     if problem:
         raise operation_error(HistoryErrorCode.INVALID, problem, field="reason")
     if required and not cleaned:
@@ -98,28 +105,35 @@ def _lock_key(model: type[models.Model], pk: Any) -> int:
     return ((label << 32) | (zlib.crc32(str(pk).encode()) & 0xFFFFFFFF)) - (1 << 63)
 
 
-def lock_objects(model: type[models.Model], pks: Iterable[Any]) -> None:
+def lock_objects(
+    model: type[models.Model], pks: Iterable[Any], *, shared: bool = False
+) -> None:
     """Serialise writers of some objects, whether or not their rows exist.
 
     On PostgreSQL, transaction-scoped advisory locks on (model, pk) cover deleted
     objects too, whose restore has no row to lock; they are taken in one
     statement, in key order, so that concurrent callers cannot deadlock.
     SQLite runs one writing transaction at a time anyway.
+
+    `shared` locks are for writers that only point to the objects (a product
+    put into a category): they do not wait for each other, only for holders of
+    the exclusive lock (a writer or deleter of the object itself), so an object
+    cannot be deleted while a reference to it is being written.
     """
     keys = sorted({_lock_key(model, pk) for pk in pks if pk is not None})
     if connection.vendor != "postgresql" or not keys:
         return
+    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT pg_advisory_xact_lock(key) FROM unnest(%s::bigint[]) AS key "
-            "ORDER BY key",
+            f"SELECT {function}(key) FROM unnest(%s::bigint[]) AS key ORDER BY key",
             [keys],
         )
 
 
-def lock_object(model: type[models.Model], pk: Any) -> None:
+def lock_object(model: type[models.Model], pk: Any, *, shared: bool = False) -> None:
     """Serialise writers of one object; see `lock_objects`."""
-    lock_objects(model, [pk])
+    lock_objects(model, [pk], shared=shared)
 
 
 def assign_fields(
@@ -186,10 +200,12 @@ def record_bulk_versions(
     """Complete the versions a simple-history bulk helper writes.
 
     Wrap `bulk_create_with_history` / `bulk_update_with_history`, passing them
-    the yielded `default_date`. Afterwards each version they wrote gets what
-    `fill_version` gives a single save: its diff against the object's previous
-    version, its related-object snapshot and many-to-many rows, its search text
-    and the request context. A constant number of queries, whatever the size.
+    the yielded `default_date` and `custom_historical_attrs=user_snapshot(actor)`
+    (who made them, kept after the user is deleted). Afterwards each version
+    they wrote gets what `fill_version` gives a single save: its diff against
+    the object's previous version, its related-object snapshot and many-to-many
+    rows, its search text and the request context. A constant number of
+    queries, whatever the size.
     """
     history_model = history_model_for(model)
     pk_name = model._meta.pk.attname
@@ -208,12 +224,7 @@ def record_bulk_versions(
     for version in versions:
         pk = getattr(version, pk_name)
         version.history_snapshot = snapshots.get(pk, {})
-        before = previous.get(pk)
-        version.history_changes = (
-            {}
-            if before is None
-            else state_diff(state_of(model, before), state_of(model, version))
-        )
+        fill_version_diff(model=model, version=version, previous=previous.get(pk))
         version.history_search = search_text(version)
         if context is not None:
             version.history_ip_address = context.ip_address
@@ -224,6 +235,7 @@ def record_bulk_versions(
         [
             "history_snapshot",
             "history_changes",
+            "history_segments",
             "history_search",
             "history_ip_address",
             "history_user_agent",
@@ -330,9 +342,17 @@ def history_revert(
 
     Writers of the object are serialised first (`lock_object`, then the row's
     `select_for_update`), so concurrent reverts and updates of one object
-    queue up and each sees the others' versions. A deleted object is restored
+    queue up and each sees the others' versions. The objects the version's
+    foreign keys point to are locked before it (shared, see `lock_objects`), so
+    none is deleted before the revert commits. A deleted object is restored
     under its old primary key. The new version is marked as reverted from
     `record`.
+
+    For an actor who may not read the object's history, every refusal that
+    depends on its versions (an unknown, foreign or DELETED version, a stale
+    `expected_latest_id`, nothing to revert, a related object gone, a version's
+    invalid values) is the same NOT_FOUND, so a failed revert tells nothing of
+    them; the checks that do not depend on the history come first.
 
     Raises:
         OperationDenied: the actor lacks change (or, to restore, add) permission.
@@ -348,6 +368,16 @@ def history_revert(
             f"{history_view_permission(model)} permission."
         )
     cleaned_reason = clean_reason(reason, required=True)
+    names = _check_fields(model, fields)
+    # Versions never change: read before the locks, to lock what it points to
+    # first, in the order deleting those objects locks them and then ours.
+    record = (
+        None
+        if record_id is None
+        else history_model_for(model).objects.filter(history_id=record_id).first()
+    )
+    if record is not None:
+        _lock_referenced(model, record, names)
     lock_object(model, pk)
 
     instance = (
@@ -357,52 +387,57 @@ def history_revert(
     )
     latest = None if pk is None else history_latest(model=model, pk=pk)
     if instance is None:
+        if not reveal:
+            # That the object is not there is public; whether it ever was is not.
+            require_permission(actor, model, "add")
         if latest is None or latest.history_type != DELETED:
-            raise operation_error(
-                HistoryErrorCode.NOT_FOUND, "No such object.", field="id"
+            raise _refusal(
+                HistoryErrorCode.NOT_FOUND, "No such object.", "id", reveal=reveal
             )
         require_permission(actor, model, "add")
+        # Not deleting it, nothing waits for the deleted object while holding
+        # what it pointed to: locking that now cannot deadlock.
+        _lock_referenced(model, latest, tracked_field_names(model))
 
     pk_name = model._meta.pk.attname
-    record = (
-        None
-        if record_id is None
-        else history_model_for(model).objects.filter(history_id=record_id).first()
-    )
     if record is None:
-        raise operation_error(
-            HistoryErrorCode.NOT_FOUND, "No such version.", field="record"
+        raise _refusal(
+            HistoryErrorCode.NOT_FOUND, "No such version.", "record", reveal=reveal
         )
     if str(getattr(record, pk_name)) != str(pk):
-        raise operation_error(
+        raise _refusal(
             HistoryErrorCode.RECORD_MISMATCH,
             "This version belongs to another object.",
-            field="record",
+            "record",
+            reveal=reveal,
         )
     if record.history_type == DELETED:
-        raise operation_error(
+        raise _refusal(
             HistoryErrorCode.NOT_FOUND,
             "A DELETED version records no state to go back to.",
-            field="record",
+            "record",
+            reveal=reveal,
         )
-    names = _check_fields(model, fields)
     if expected_latest_id is not None and (
         latest is None or str(latest.history_id) != str(expected_latest_id)
     ):
-        raise operation_error(
+        raise _refusal(
             HistoryErrorCode.STALE,
             "The object has changed since: expectedLatest is no longer its newest "
             "version.",
-            field="expectedLatest",
+            "expectedLatest",
+            reveal=reveal,
         )
 
     restoring = instance is None
     current = latest if restoring else instance
     changes = history_diff(model=model, old=current, new=record, fields=names)
     if not changes and not restoring:
-        raise operation_error(
+        raise _refusal(
             HistoryErrorCode.NOTHING_TO_REVERT,
             "The object already has these values.",
+            None,
+            reveal=reveal,
         )
 
     target = _restored_instance(model, latest) if restoring else instance
@@ -433,17 +468,62 @@ def history_revert(
         }
         return RevertResult(instance=target, record=None, changes=changes)
 
-    history_save(
-        instance=target,
-        actor=actor,
-        reason=cleaned_reason,
-        reverted_from=record,
-        force_insert=restoring,
-        m2m=m2m_values,
-    )
+    try:
+        history_save(
+            instance=target,
+            actor=actor,
+            reason=cleaned_reason,
+            reverted_from=record,
+            force_insert=restoring,
+            m2m=m2m_values,
+        )
+    except ValidationError as error:
+        if reveal:
+            raise
+        # Which of the version's values fails, and why, describes them.
+        raise _refusal(
+            HistoryErrorCode.INVALID, " ".join(error.messages), None, reveal=False
+        ) from error
     return RevertResult(
         instance=target, record=history_latest(model=model, pk=pk), changes=changes
     )
+
+
+CONCEALED_REFUSAL = "No such version of this object to go back to."
+
+
+def _refusal(
+    code: HistoryErrorCode, message: str, field: str | None, *, reveal: bool
+) -> ValidationError:
+    """A refusal of a revert that depends on the object's history.
+
+    To an actor who may not read the history (`reveal` false) every such
+    refusal is the same NOT_FOUND on `record`, whatever `code`: otherwise the
+    answers would tell a foreign version from a missing one, or what a version
+    holds.
+    """
+    if not reveal:
+        return operation_error(
+            HistoryErrorCode.NOT_FOUND, CONCEALED_REFUSAL, field="record"
+        )
+    return operation_error(code, message, field=field)
+
+
+def _lock_referenced(
+    model: type[models.Model], version: Any, names: Iterable[str]
+) -> None:
+    """Keep the objects `version`'s relations among `names` point to from
+    being deleted until the transaction ends (a shared `lock_objects` lock)."""
+    snapshot = getattr(version, "history_snapshot", None) or {}
+    for model_field in tracked_fields(model):
+        if model_field.name not in names:
+            continue
+        related = cast("type[models.Model]", model_field.related_model)
+        if is_foreign_key(model_field):
+            lock_object(related, getattr(version, model_field.attname), shared=True)
+        elif is_m2m(model_field):
+            entries = snapshot.get(model_field.name) or []
+            lock_objects(related, [entry["id"] for entry in entries], shared=True)
 
 
 def _related_label(
@@ -470,11 +550,12 @@ def _require_related(
     related_model = field.related_model
     if not related_model._default_manager.filter(pk=related_id).exists():  # type: ignore[union-attr]
         label = _related_label(version, field, related_id, reveal=reveal)
-        raise operation_error(
+        raise _refusal(
             HistoryErrorCode.RELATED_DELETED,
             f"The {field.verbose_name} {label!r} this version refers to no longer "
             "exists; restore it first.",
-            field=field.name,
+            field.name,
+            reveal=reveal,
         )
 
 
@@ -491,11 +572,12 @@ def _existing_m2m(
     for related_id in ids:
         if related_id not in found:
             label = _related_label(version, field, related_id, reveal=reveal)
-            raise operation_error(
+            raise _refusal(
                 HistoryErrorCode.RELATED_DELETED,
                 f"The {field.verbose_name} item {label!r} this version refers to "
                 "no longer exists.",
-                field=field.name,
+                field.name,
+                reveal=reveal,
             )
     return ids
 

@@ -21,6 +21,11 @@ NO_NUL = ProhibitNullCharactersValidator()
 # any product text, short enough that diffs, search and filters stay cheap.
 MAX_DESCRIPTION_LENGTH = 10_000
 DESCRIPTION_LIMIT = MaxLengthValidator(MAX_DESCRIPTION_LENGTH)
+DESCRIPTION_HELP = (
+    f"Free-text description, at most {MAX_DESCRIPTION_LENGTH} characters."
+)
+# The most tags one product may carry: every version snapshots them all.
+MAX_TAGS = 20
 
 
 class Category(models.Model):
@@ -34,7 +39,7 @@ class Category(models.Model):
         blank=True,
         default="",
         validators=[NO_NUL, DESCRIPTION_LIMIT],
-        help_text=f"Free-text description, at most {MAX_DESCRIPTION_LENGTH} characters.",
+        help_text=DESCRIPTION_HELP,
     )
     created_at = models.DateTimeField(
         default=timezone.now, editable=False, help_text="When it was created."
@@ -86,7 +91,7 @@ class Product(models.Model):
         blank=True,
         default="",
         validators=[NO_NUL, DESCRIPTION_LIMIT],
-        help_text=f"Free-text description, at most {MAX_DESCRIPTION_LENGTH} characters.",
+        help_text=DESCRIPTION_HELP,
     )
     price = models.DecimalField(
         "price",

@@ -36,7 +36,8 @@ from history.services import (
     require_permission,
     text_problem,
 )
-from products.models import Category, Product, Tag
+from history.signals import user_snapshot
+from products.models import MAX_TAGS, Category, Product, Tag
 
 PRODUCT_FIELDS = (
     "name",
@@ -84,9 +85,21 @@ def _check_staff_fields(actor: Any | None, data: Mapping[str, Any]) -> None:
             raise OperationDenied(f"Only staff may set {name}.")
 
 
+def _lock_categories(pks: Iterable[Any]) -> None:
+    """Keep categories from being deleted until the transaction ends.
+
+    A shared lock: `category_delete` takes it exclusively (`_locked`), so a
+    product cannot be put into a category whose deletion is under way, while
+    writers into one category do not wait for each other. Callers take it
+    before locking any product, the order `category_delete` locks them in.
+    """
+    lock_objects(Category, pks, shared=True)
+
+
 def _category(pk: Any) -> Category | None:
     if pk is None:
         return None
+    _lock_categories([pk])
     category = Category.objects.filter(pk=pk).first()
     if category is None:
         raise operation_error(
@@ -98,6 +111,12 @@ def _category(pk: Any) -> Category | None:
 def _tag_ids(names: Iterable[str]) -> list[int]:
     """The ids of tags by name, creating the missing ones."""
     cleaned = sorted({name.strip() for name in names if name.strip()})
+    if len(cleaned) > MAX_TAGS:
+        raise operation_error(
+            HistoryErrorCode.INVALID,
+            f"A product has at most {MAX_TAGS} tags ({len(cleaned)} given).",
+            field="tags",
+        )
     errors = [problem for name in cleaned if (problem := text_problem(name))]
     if errors:
         raise operation_error(HistoryErrorCode.INVALID, errors[0], field="tags")
@@ -108,8 +127,25 @@ def _tag_ids(names: Iterable[str]) -> list[int]:
             errors.extend(error.messages)
     if errors:
         raise operation_error(HistoryErrorCode.INVALID, " ".join(errors), field="tags")
-    existing = dict(Tag.objects.filter(name__in=cleaned).values_list("name", "pk"))
-    return [existing.get(name) or Tag.objects.create(name=name).pk for name in cleaned]
+    # A concurrent writer may be creating the same tag: skip the names that exist
+    # by then (waiting for its commit), then read every id back. The tags are
+    # then kept from being deleted (`tag_delete` locks a tag exclusively) until
+    # the transaction ends; one deleted before its lock was granted is created
+    # anew, as a missing name would be.
+    ids: list[int] = []
+    for _ in range(2):
+        Tag.objects.bulk_create(
+            [Tag(name=name) for name in cleaned], ignore_conflicts=True
+        )
+        ids = list(
+            Tag.objects.filter(name__in=cleaned)
+            .order_by("name")
+            .values_list("pk", flat=True)
+        )
+        lock_objects(Tag, ids, shared=True)
+        if Tag.objects.filter(pk__in=ids).count() == len(ids):
+            break
+    return ids
 
 
 def _split(data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, list[int]]]:
@@ -160,8 +196,10 @@ def product_update(
     """
     require_permission(actor, Product, "change")
     _check_staff_fields(actor, data)
-    product = _locked(Product, pk)
+    # Lock order: tags, categories, then the product (as `tag_delete` and
+    # `category_delete` lock theirs before the products).
     fields, m2m = _split(data)
+    product = _locked(Product, pk)
     changed = assign_fields(product, fields, allowed=PRODUCT_FIELDS)
     if not changed and not _tags_changed(product, m2m.get("tags")):
         product.refresh_from_db()  # drop the assigned, equal values
@@ -301,6 +339,7 @@ def product_adjust_prices(
             else None,
             default_change_reason=cleaned_reason,
             default_date=date,
+            custom_historical_attrs=user_snapshot(actor),
         )
     return products_by_pk([product.pk for product in products])
 
@@ -320,6 +359,7 @@ def product_import(
         raise operation_error(
             HistoryErrorCode.INVALID, "No products given.", field="rows"
         )
+    _lock_categories(row.get("category") for row in rows)
     products = []
     errors: dict[str, list[ValidationError]] = {}
     for index, row in enumerate(rows):
@@ -354,6 +394,7 @@ def product_import(
             else None,
             default_change_reason=cleaned_reason or "",
             default_date=date,
+            custom_historical_attrs=user_snapshot(actor),
         )
     return products_by_pk([product.pk for product in created])
 
@@ -398,19 +439,66 @@ def category_delete(
     require_permission(actor, Category, "delete")
     category = _locked(Category, pk)
     cleaned_reason = clean_reason(reason, required=False)
-    if category.products.exists():
+    listed = list(category.products.values_list("pk", flat=True))
+    if listed:
         require_permission(actor, Product, "change")
     moved_reason = f"Category {category.name!r} deleted" + (
         f": {cleaned_reason}" if cleaned_reason else ""
     )
-    for product_pk in category.products.values_list("pk", flat=True):
-        product = _locked(Product, product_pk)
+    # No product can enter the locked category (see `_lock_categories`), but one
+    # may leave it or be deleted before its lock is granted: lock them all, in
+    # key order as `product_adjust_prices` does, then move those still in it.
+    lock_objects(Product, listed)
+    for product in Product.objects.select_for_update().filter(
+        pk__in=listed, category=category
+    ):
         product.category = None
         history_save(instance=product, actor=actor, reason=moved_reason)
     deleted_pk = category.pk
     history_delete(instance=category, actor=actor, reason=cleaned_reason)
     category.pk = deleted_pk
     return category
+
+
+@transaction.atomic
+def tag_delete(*, pk: Any, actor: Any | None, reason: str | None = None) -> Tag:
+    """Delete a tag. Each product that has it loses it first, with a version of
+    its own that says so (`Tag 'x' deleted`, then `reason` if given); then the
+    tag is deleted. Versions keep the tag's name in their snapshots."""
+    require_permission(actor, Tag, "delete")
+    tag = _locked(Tag, pk)
+    cleaned_reason = clean_reason(reason, required=False)
+    through = Product.tags.through
+    listed = list(
+        through.objects.filter(tag_id=tag.pk)
+        .order_by("product_id")
+        .values_list("product_id", flat=True)
+    )
+    if listed:
+        require_permission(actor, Product, "change")
+    removed_reason = f"Tag {tag.name!r} deleted" + (
+        f": {cleaned_reason}" if cleaned_reason else ""
+    )
+    # A product may lose the tag (or be deleted) before its lock is granted:
+    # lock them all in key order, then read their tags again.
+    lock_objects(Product, listed)
+    tags: dict[Any, list[Any]] = {}
+    for product_pk, tag_pk in through.objects.filter(product_id__in=listed).values_list(
+        "product_id", "tag_id"
+    ):
+        tags.setdefault(product_pk, []).append(tag_pk)
+    having = [product_pk for product_pk, pks in tags.items() if tag.pk in pks]
+    for product in Product.objects.select_for_update().filter(pk__in=having):
+        history_save(
+            instance=product,
+            actor=actor,
+            reason=removed_reason,
+            m2m={"tags": [pk for pk in tags[product.pk] if pk != tag.pk]},
+        )
+    deleted_pk = tag.pk
+    tag.delete()
+    tag.pk = deleted_pk
+    return tag
 
 
 def category_revert(
