@@ -23,7 +23,10 @@ install: $(STAMP)  ## Create .venv and install the project with its dev tools
 run: install  ## Migrate, seed demo data and serve GraphiQL on http://$(HOST):$(PORT)/graphql/
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
-	$(BIN)/uvicorn config.asgi:application --host $(HOST) --port $(PORT)
+	@echo "GraphQL and GraphiQL: http://$(HOST):$(PORT)/graphql/  admin: http://$(HOST):$(PORT)/admin/"
+	# No proxy runs in front: uvicorn must not take client addresses from
+	# X-Forwarded-For (set FORWARDED_ALLOW_IPS to your proxies if one does).
+	FORWARDED_ALLOW_IPS="$${FORWARDED_ALLOW_IPS-}" $(BIN)/uvicorn config.asgi:application --host $(HOST) --port $(PORT)
 
 test: install  ## Run the whole test suite
 	$(BIN)/pytest

@@ -7,6 +7,7 @@ Every setting that differs between machines comes from an environment variable;
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -51,6 +52,16 @@ ALLOWED_HOSTS = env_list(
 )
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
+# Reverse proxies whose X-Forwarded-For is believed: comma-separated IPs or CIDR
+# networks (malformed entries are ignored); none by default, so the header is
+# ignored and versions record the connecting address. See
+# `history.context.client_address` for the whole rule.
+TRUSTED_PROXIES = env_list("DJANGO_TRUSTED_PROXIES")
+# The peers uvicorn itself lets rewrite the client address from X-Forwarded-For
+# (it reads the same variable before the app loads; loopback by default). The
+# app reads it only to recognise a rewritten address and name the real peer.
+FORWARDED_ALLOW_IPS = env_list("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -60,6 +71,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "simple_history",
     "strawberry_django",
+    "axes",
     "history",
     "products",
 ]
@@ -77,7 +89,12 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
-AUTHENTICATION_BACKENDS = ["history.auth.ModelBackend"]
+# Axes first: it refuses a throttled login before any password is checked. The
+# standalone backend only authenticates; permissions stay with ours (one query).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "history.auth.ModelBackend",
+]
 
 ROOT_URLCONF = "config.urls"
 
@@ -99,8 +116,23 @@ TEMPLATES = [
 ASGI_APPLICATION = "config.asgi.application"
 
 
-def database_config(url: str) -> dict[str, object]:
-    """Build the default database from a URL, tuned for concurrent ASGI requests."""
+# The time budget of one SQL statement on PostgreSQL, in milliseconds (0: none).
+# A statement that overruns it is cancelled and answered as a `TIMEOUT` error.
+# SQLite has no statement timeout: there the budget does not apply.
+DATABASE_STATEMENT_TIMEOUT_MS = int(
+    os.environ.get("DATABASE_STATEMENT_TIMEOUT_MS", "5000")
+)
+
+
+def database_config(
+    url: str, *, statement_timeout_ms: int = DATABASE_STATEMENT_TIMEOUT_MS
+) -> dict[str, object]:
+    """Build the default database from a URL, tuned for concurrent ASGI requests.
+
+    On PostgreSQL every connection (pooled or not) starts with
+    `statement_timeout` set to `statement_timeout_ms` (0 leaves it unlimited);
+    SQLite has no statement timeout.
+    """
     config: dict[str, object] = dict(dj_database_url.parse(url))
     options = dict(config.get("OPTIONS") or {})  # type: ignore[call-overload]
     if config["ENGINE"] == "django.db.backends.sqlite3":
@@ -114,6 +146,13 @@ def database_config(url: str) -> dict[str, object]:
     ):
         options.setdefault("pool", {"min_size": 1, "max_size": 10, "timeout": 10})
         config["CONN_MAX_AGE"] = 0
+    if config["ENGINE"] == "django.db.backends.postgresql" and statement_timeout_ms:
+        # libpq's `options` run `SET` at connection start, so the budget holds
+        # for pooled connections too.
+        given = str(options.get("options", ""))
+        options["options"] = (
+            f"{given} -c statement_timeout={int(statement_timeout_ms)}".strip()
+        )
     config["OPTIONS"] = options
     return config
 
@@ -140,6 +179,29 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
 CSRF_FAILURE_VIEW = "config.views.csrf_failure"
+
+# Login throttling (django-axes): failed logins are counted per username and per
+# client address, and either alone locks once it reaches the limit, until the
+# cool-off has passed (0 minutes: until an admin resets it) with no new
+# failure. A successful login clears the user's and the client's failures.
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+_LOGIN_COOLOFF_MINUTES = float(os.environ.get("LOGIN_COOLOFF_MINUTES", "15"))
+AXES_COOLOFF_TIME = (
+    timedelta(minutes=_LOGIN_COOLOFF_MINUTES) if _LOGIN_COOLOFF_MINUTES else None
+)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+# The address `history.middleware.RequestIdMiddleware` recorded for the request.
+AXES_CLIENT_IP_CALLABLE = "history.auth.client_ip_address"
+# No start-up banner in every management command's output.
+AXES_VERBOSE = False
+SILENCED_SYSTEM_CHECKS = [
+    # axes.W002 asks for AxesMiddleware, which replaces the whole response of a
+    # locked-out request: the GraphQL `login` answers TOO_MANY_ATTEMPTS in its
+    # own JSON instead, and the admin's login form refuses a locked-out user
+    # without it (AxesStandaloneBackend).
+    "axes.W002",
+]
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
@@ -160,6 +222,16 @@ GRAPHQL_MAX_DEPTH = int(os.environ.get("GRAPHQL_MAX_DEPTH", "12"))
 GRAPHQL_MAX_ALIASES = int(os.environ.get("GRAPHQL_MAX_ALIASES", "20"))
 GRAPHQL_MAX_TOKENS = int(os.environ.get("GRAPHQL_MAX_TOKENS", "5000"))
 GRAPHQL_MAX_NODES = int(os.environ.get("GRAPHQL_MAX_NODES", "25000"))
+# The longest list in one argument (literal or variable), in items.
+GRAPHQL_MAX_LIST_INPUT = int(os.environ.get("GRAPHQL_MAX_LIST_INPUT", "5000"))
+# How deeply input objects may nest in one argument (`{AND: {AND: ...}}`).
+GRAPHQL_MAX_INPUT_DEPTH = int(os.environ.get("GRAPHQL_MAX_INPUT_DEPTH", "10"))
+# The most terms (values compared) in one `filters` argument.
+GRAPHQL_MAX_FILTER_TERMS = int(os.environ.get("GRAPHQL_MAX_FILTER_TERMS", "50"))
+# The largest request body (a GET's query string likewise), in bytes; Django
+# refuses larger bodies it reads itself (admin forms) at the same size.
+GRAPHQL_MAX_BODY_BYTES = int(os.environ.get("GRAPHQL_MAX_BODY_BYTES", str(2**20)))
+DATA_UPLOAD_MAX_MEMORY_SIZE = GRAPHQL_MAX_BODY_BYTES
 # GraphiQL in a browser, and schema introspection (both on unless switched off).
 GRAPHQL_IDE = env_bool("GRAPHQL_IDE", default=True)
 GRAPHQL_INTROSPECTION = env_bool("GRAPHQL_INTROSPECTION", default=True)

@@ -21,6 +21,14 @@ CREATED = "+"
 UPDATED = "~"
 DELETED = "-"
 NEWEST_FIRST = ("-history_date", "-history_id")
+# The most fields a tracked model tracks, so the most changes one diff lists: the
+# declared bound of `changes` lists (a test checks every tracked model).
+MAX_CHANGES = 8
+# The most text fields (`is_text`: the ones with segments) a tracked model tracks.
+MAX_TEXT_FIELDS = 2
+# The most items a tracked many-to-many field holds, so the most a diff lists
+# as added or removed (a test checks every tracked model's limit).
+MAX_M2M_ITEMS = 100
 
 
 def history_model_for(model: type[models.Model]) -> Any:

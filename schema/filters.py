@@ -186,7 +186,7 @@ class VersionFilter:
 
     @strawberry_django.filter_field(description="Versions made by this user.")
     def history_user(self, value: strawberry.ID, prefix: str) -> Q:
-        return _pk_filter(prefix, "history_user_id", value, "User")
+        return _pk_filter(prefix, "history_user_pk", value, "User")
 
     @strawberry_django.filter_field(
         description='Versions whose changes include this field, e.g. "price".'

@@ -10,18 +10,28 @@ from typing import Annotated, Any
 import strawberry
 import strawberry_django
 from asgiref.sync import sync_to_async
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from graphql import GraphQLError
 from strawberry import relay
 from strawberry.types import Info
 from strawberry.utils.str_converters import to_camel_case, to_snake_case
 
-from history import diff, selectors
+from history import diff
 from history.errors import HistoryErrorCode
-from history.tracking import object_pk_of, tracked_model_for
+from history.tracking import (
+    MAX_CHANGES,
+    MAX_M2M_ITEMS,
+    MAX_TEXT_FIELDS,
+    object_pk_of,
+    tracked_model_for,
+)
 from schema.context import viewer_of
+from schema.errors import RequestErrorCode
 from schema.ids import pk_of
+from schema.limits import list_bound
 from schema.permissions import can_view_history
+from schema.users import UserType
 
 
 @strawberry.enum(name="HistoryType", description="What kind of change made a version.")
@@ -61,19 +71,40 @@ class FieldChangeType:
     delta: str | None = strawberry.field(
         description='Numeric fields only: newValue - oldValue, e.g. "-50.00".'
     )
-    segments: list[TextSegmentType] | None = strawberry.field(
-        description="Text fields only: a word-level diff from oldValue to newValue."
+    change: strawberry.Private[diff.FieldChange]
+
+    @strawberry.field(
+        description="Text fields only: a word-level diff from oldValue to newValue.",
+        metadata=list_bound(
+            diff.MAX_SEGMENTS, per_list=MAX_TEXT_FIELDS * diff.MAX_SEGMENTS
+        ),
     )
+    async def segments(self) -> list[TextSegmentType] | None:
+        change = self.change
+        if not change.segments_known:
+            # A diff between two arbitrary versions (`diff`, a revert's changes)
+            # has no stored segments: bounded work, but CPU work, so not on the
+            # event loop; and only when selected.
+            change = await sync_to_async(change.with_segments, thread_sensitive=False)()
+        segments = change.segments
+        if segments is None:
+            return None
+        return [
+            TextSegmentType(op=DiffOpEnum(s.op.value), text=s.text) for s in segments
+        ]
+
     added: list[str] | None = strawberry.field(
-        description='Many-to-many fields only (e.g. "tags"): the items added.'
+        description='Many-to-many fields only (e.g. "tags"): the items added.',
+        metadata=list_bound(MAX_M2M_ITEMS),
     )
     removed: list[str] | None = strawberry.field(
-        description='Many-to-many fields only (e.g. "tags"): the items removed.'
+        description='Many-to-many fields only (e.g. "tags"): the items removed.',
+        metadata=list_bound(MAX_M2M_ITEMS),
     )
 
     @classmethod
     def from_change(cls, change: diff.FieldChange) -> FieldChangeType:
-        segments = change.segments
+        """GraphQL form of a change; its segments are resolved when selected."""
         return cls(
             field=to_camel_case(change.field),
             label=change.label,
@@ -82,13 +113,14 @@ class FieldChangeType:
             delta=change.delta,
             added=change.added,
             removed=change.removed,
-            segments=None
-            if segments is None
-            else [
-                TextSegmentType(op=DiffOpEnum(s.op.value), text=s.text)
-                for s in segments
-            ],
+            change=change,
         )
+
+
+# What `changes` reads: the diff stored with a version and its text diffs.
+STORED_DIFF_COLUMNS = frozenset({"history_changes", "history_segments"})
+# The most names `changes(fields:)` takes: more than any model has fields.
+MAX_CHANGES_FIELDS = 100
 
 
 def field_changes(changes: list[diff.FieldChange]) -> list[FieldChangeType]:
@@ -122,6 +154,28 @@ async def load_version(info: Info[Any, Any], model: Any, history_id: Any) -> Any
     return readable(info, record)
 
 
+async def load_diff_pair(
+    info: Info[Any, Any], record: Any, history_id: Any
+) -> tuple[Any, Any | None]:
+    """`record` with all its columns, and the readable version `history_id`
+    names, to diff one against the other.
+
+    Batched per request: a page of versions diffed against one version costs one
+    query. The optimizer loads a page with only the columns its other fields
+    need; a version so loaded is read again, in the same batch.
+    """
+    model = tracked_model_for(type(record))
+    loader = info.context.loaders.versions(model)
+    reload = bool(record.get_deferred_fields())
+    keys = ([record.history_id] if reload else []) + (
+        [] if history_id is None else [history_id]
+    )
+    loaded = list(await loader.load_many(keys))
+    full = loaded.pop(0) if reload else record
+    other = loaded.pop(0) if loaded else None
+    return full, readable(info, other)
+
+
 async def load_neighbour(info: Info[Any, Any], record: Any, *, newer: bool) -> Any:
     """The readable version just after (`newer`) or before `record`."""
     model = tracked_model_for(type(record))
@@ -133,6 +187,37 @@ async def load_live_object(info: Info[Any, Any], record: Any) -> Any:
     """The live object a version records; None once it has been deleted."""
     model = tracked_model_for(type(record))
     return await info.context.loaders.objects(model).load(object_pk_of(record))
+
+
+def snapshot_user_of(record: Any) -> Any | None:
+    """An unsaved user standing for who made a version, from the snapshot the
+    version keeps (id and username as they were); None if no one made it."""
+    if record.history_user_pk is None:
+        return None
+    user_model = get_user_model()
+    return user_model(
+        **{
+            "pk": record.history_user_pk,
+            user_model.USERNAME_FIELD: record.history_username,
+        }
+    )
+
+
+async def load_version_user(info: Info[Any, Any], record: Any) -> Any | None:
+    """Who made a version: the live user while it exists (selected with the
+    version by the optimizer, else batched per request), otherwise the user as
+    the version's snapshot keeps it."""
+    if record.history_user_id is not None:
+        field = type(record)._meta.get_field("history_user")
+        if field.is_cached(record):
+            user = field.get_cached_value(record)
+        else:
+            user = await info.context.loaders.objects(get_user_model()).load(
+                record.history_user_id
+            )
+        if user is not None:
+            return user
+    return snapshot_user_of(record)
 
 
 @strawberry.type
@@ -153,10 +238,28 @@ class VersionFields:
     )
 
     @strawberry_django.field(
-        only=["history_changes"],
+        select_related=["history_user"],
+        only=[
+            "history_user_id",
+            "history_user__id",
+            "history_user__username",
+            "history_user_pk",
+            "history_username",
+        ],
+        description=(
+            "Who made the change; after the user was deleted, still their id and "
+            "the username they had. Null for changes made outside a request."
+        ),
+    )
+    async def history_user(self, info: Info[Any, Any]) -> UserType | None:
+        return await load_version_user(info, self)
+
+    @strawberry_django.field(
+        only=sorted(STORED_DIFF_COLUMNS),
         description=(
             "What this version changed against the one before it; empty for CREATED."
         ),
+        metadata=list_bound(MAX_CHANGES),
     )
     async def changes(
         self,
@@ -167,37 +270,48 @@ class VersionFields:
             ),
         ] = None,
     ) -> list[FieldChangeType]:
-        if "history_changes" in self.get_deferred_fields():  # type: ignore[attr-defined]
+        if fields is not None and len(fields) > MAX_CHANGES_FIELDS:
+            raise GraphQLError(
+                f"`fields` takes at most {MAX_CHANGES_FIELDS} names.",
+                extensions={"code": RequestErrorCode.BAD_USER_INPUT.value},
+            )
+        wanted = None if fields is None else {to_snake_case(name) for name in fields}
+        deferred = STORED_DIFF_COLUMNS & self.get_deferred_fields()  # type: ignore[attr-defined]
+        if deferred:
             # Not loaded up front (e.g. `changes` selected twice with different
-            # arguments): read it without blocking the event loop.
-            await sync_to_async(self.refresh_from_db)(fields=["history_changes"])  # type: ignore[attr-defined]
+            # arguments): read them without blocking the event loop.
+            await sync_to_async(self.refresh_from_db)(fields=sorted(deferred))  # type: ignore[attr-defined]
         stored = self.history_changes  # type: ignore[attr-defined]
         if not stored:
             return []
-        if fields is not None:
-            wanted = {to_snake_case(name) for name in fields}
+        if wanted is not None:
             stored = {name: value for name, value in stored.items() if name in wanted}
         model = tracked_model_for(type(self))
-        return field_changes(diff.changes_from_stored(model, stored))
+        # The text diffs were computed when the version was written: nothing
+        # is diffed here.
+        segments = self.history_segments  # type: ignore[attr-defined]
+        return field_changes(diff.changes_from_stored(model, stored, segments))
 
     @strawberry_django.field(
         description=(
             "The difference from another version of the same object to this one."
-        )
+        ),
+        metadata=list_bound(MAX_CHANGES),
     )
-    def diff(
+    async def diff(
         self,
+        info: Info[Any, Any],
         against: Annotated[
             strawberry.ID,
             strawberry.argument(description="The version to compare this one with."),
         ],
     ) -> list[FieldChangeType]:
         model = tracked_model_for(type(self))
-        other = selectors.history_version(
-            model=model, history_id=pk_of(against, type(self).__name__)
+        record, other = await load_diff_pair(
+            info, self, pk_of(against, type(self).__name__)
         )
         try:
-            changes = diff.history_diff_against(model=model, record=self, other=other)
+            changes = diff.history_diff_against(model=model, record=record, other=other)
         except ValidationError as error:
             raise query_error(
                 HistoryErrorCode(str(error.code)), str(error.message)

@@ -19,9 +19,10 @@ from strawberry.types import Info
 from strawberry.utils.str_converters import to_camel_case
 from strawberry_django.fields.types import OperationInfo
 
+from history.auth import LoginRefused, user_login_check
 from history.errors import HistoryErrorCode, operation_error
 from history.services import RevertResult
-from history.tracking import tracked_field_names
+from history.tracking import MAX_CHANGES, tracked_field_names
 from products import services
 from products.models import Category, Product
 from schema.context import refresh_viewer, viewer_of
@@ -40,6 +41,7 @@ from schema.inputs import (
     UpdateCategoryInput,
     UpdateProductInput,
 )
+from schema.limits import list_bound, once_per_operation
 from schema.permissions import can_view_history
 from schema.types import (
     CategoryType,
@@ -67,7 +69,11 @@ class RevertProductResult:
         )
     )
     changes: list[FieldChangeType] = strawberry.field(
-        description="What the revert changed, or would change."
+        description=(
+            "What the revert changed, or would change; empty for viewers who may "
+            "not read history (it shows the version's values)."
+        ),
+        metadata=list_bound(MAX_CHANGES),
     )
 
 
@@ -85,14 +91,19 @@ class RevertCategoryResult:
         )
     )
     changes: list[FieldChangeType] = strawberry.field(
-        description="What the revert changed, or would change."
+        description=(
+            "What the revert changed, or would change; empty for viewers who may "
+            "not read history (it shows the version's values)."
+        ),
+        metadata=list_bound(MAX_CHANGES),
     )
 
 
 @strawberry.type(name="ProductsResult", description="Products a bulk change wrote.")
 class ProductsResult:
     products: list[ProductType] = strawberry.field(
-        description="The products, each with one new version."
+        description="The products, each with one new version.",
+        metadata=list_bound(MAX_BULK),
     )
     count: int = strawberry.field(description="How many products were written.")
 
@@ -223,7 +234,8 @@ def _revert(
         dry_run=bool(input.dry_run),
     )
     if not can_view_history(info, model):
-        result = dataclasses.replace(result, record=None)
+        # The diff shows the version's values: none of it for such viewers.
+        result = dataclasses.replace(result, record=None, changes=[])
     return result
 
 
@@ -238,7 +250,8 @@ def _ids(ids: list[strawberry.ID], type_name: str) -> list[int]:
 @strawberry.type(description="Changes to the catalog, each recorded as a version.")
 class Mutation:
     @strawberry.mutation(
-        description="Log in with a username and password (session cookie)."
+        description="Log in with a username and password (session cookie).",
+        metadata=once_per_operation(),
     )
     async def login(
         self,
@@ -251,17 +264,20 @@ class Mutation:
         ],
     ) -> UserType | None:
         request = info.context.request
-        user = await sync_to_async(auth.authenticate)(
-            request, username=username, password=password
-        )
-        if user is None:
-            raise GraphQLError(
-                "Invalid username or password.",
-                extensions={"code": AuthErrorCode.INVALID_CREDENTIALS.value},
+        try:
+            user = await sync_to_async(user_login_check)(
+                request=request, username=username, password=password
             )
+        except LoginRefused as refused:
+            code = (
+                AuthErrorCode.TOO_MANY_ATTEMPTS
+                if refused.locked_out
+                else AuthErrorCode.INVALID_CREDENTIALS
+            )
+            raise GraphQLError(str(refused), extensions={"code": code.value}) from None
         await sync_to_async(auth.login)(request, user)
         await sync_to_async(refresh_viewer)(info, user)
-        return user  # type: ignore[return-value]
+        return user
 
     @strawberry.mutation(
         description="Log out of the session; true if someone was logged in."

@@ -13,7 +13,7 @@ from strawberry import relay
 from strawberry.types import Info
 from strawberry_django.relay import DjangoListConnection
 
-from products.models import Category, Product, Tag
+from products.models import MAX_TAGS, Category, Product, Tag
 from schema.context import viewer_of
 from schema.fields import DescribedField
 from schema.history import (
@@ -23,8 +23,9 @@ from schema.history import (
     load_version,
     object_global_id,
 )
+from schema.ids import IntegerKeyNode
+from schema.limits import list_bound
 from schema.permissions import history_permission
-from schema.users import UserType
 
 if TYPE_CHECKING:
     from schema.filters import HistoricalCategoryFilter, HistoricalProductFilter
@@ -45,7 +46,7 @@ class TagType:
         "A group of products. Every change to it is recorded as a HistoricalCategory."
     ),
 )
-class CategoryType(relay.Node):
+class CategoryType(IntegerKeyNode, relay.Node):
     name: strawberry.auto
     description: strawberry.auto
     created_at: datetime.datetime
@@ -71,7 +72,7 @@ class CategoryType(relay.Node):
         "HistoricalProduct."
     ),
 )
-class ProductType(relay.Node):
+class ProductType(IntegerKeyNode, relay.Node):
     name: strawberry.auto
     description: strawberry.auto
     price: Decimal
@@ -80,7 +81,7 @@ class ProductType(relay.Node):
         description="The category the product is in."
     )
     tags: list[TagType] = strawberry_django.field(
-        description="The product's tags, by name."
+        description="The product's tags, by name.", metadata=list_bound(MAX_TAGS)
     )
     created_at: datetime.datetime
     updated_at: datetime.datetime
@@ -147,10 +148,7 @@ class TagAtVersion:
         "change, and who/when/why."
     ),
 )
-class HistoricalProductType(VersionFields, relay.Node):
-    history_user: UserType | None = strawberry_django.field(
-        description="Who made the change; null for changes made outside a request."
-    )
+class HistoricalProductType(VersionFields, IntegerKeyNode, relay.Node):
     name: str
     description: str
     price: Decimal
@@ -179,6 +177,7 @@ class HistoricalProductType(VersionFields, relay.Node):
     @strawberry_django.field(
         only=["history_snapshot"],
         description="The tags as they were in this version, by name.",
+        metadata=list_bound(MAX_TAGS),
     )
     async def tags(self) -> list[TagAtVersion]:
         entries = (self.history_snapshot or {}).get("tags") or []  # type: ignore[attr-defined]
@@ -230,10 +229,7 @@ class HistoricalProductType(VersionFields, relay.Node):
         "and who/when/why."
     ),
 )
-class HistoricalCategoryType(VersionFields, relay.Node):
-    history_user: UserType | None = strawberry_django.field(
-        description="Who made the change; null for changes made outside a request."
-    )
+class HistoricalCategoryType(VersionFields, IntegerKeyNode, relay.Node):
     name: str
     description: str
 

@@ -14,11 +14,23 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.apps import apps
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from graphql import GraphQLInterfaceType, GraphQLObjectType, get_introspection_query
+from graphql.language.parser import MAX_NESTING_DEPTH
 
+from history.diff import MAX_SEGMENTS
+from history.tracking import (
+    MAX_CHANGES,
+    MAX_M2M_ITEMS,
+    MAX_TEXT_FIELDS,
+    is_text,
+    tracked_fields,
+)
 from products import services
-from products.models import Product
+from products.models import MAX_TAGS, Product
+from schema import limits, root
 from tests.conftest import GraphQL, bearer
 
 HistoricalProduct = Product.history.model
@@ -352,9 +364,57 @@ NESTED = (
             4,
             id="fragments",
         ),
-        # Introspection and typenames cost nothing and add no depth.
+        # Introspection counts like any field: the schema and its query type
+        # are an object each; a typename is a scalar, costing no node.
         pytest.param(
-            "{ __typename __schema { queryType { name } } }", {}, 0, 0, id="meta"
+            "{ __typename __schema { queryType { name } } }", {}, 2, 3, id="meta"
+        ),
+        # A named type has no ofType: below it nothing runs, nor counts.
+        pytest.param(
+            '{ __type(name: "Query") { name ofType { ofType { name } } } }',
+            {},
+            1,
+            2,
+            id="named-type-of-type",
+        ),
+        # A product's tags are a list of at most MAX_TAGS objects.
+        pytest.param(
+            "{ products(first: 10) { edges { node { tags { name } } } } }",
+            {},
+            10 + 10 * MAX_TAGS,
+            5,
+            id="tags",
+        ),
+        # 2 versions, each with MAX_TAGS tags and MAX_CHANGES changes; of
+        # these, only the MAX_TEXT_FIELDS of text fields have segments,
+        # MAX_SEGMENTS each.
+        pytest.param(
+            "{ productHistory(first: 2) { edges { node { tags { name }"
+            " changes { segments { text } } } } } }",
+            {},
+            2 + 2 * MAX_TAGS + 2 * MAX_CHANGES + 2 * MAX_TEXT_FIELDS * MAX_SEGMENTS,
+            6,
+            id="version-lists",
+        ),
+        # Any field returning an object counts one per parent.
+        pytest.param(
+            "{ me { username } products(first: 2) { edges { node {"
+            " category { name } history(first: 3) { edges { node"
+            " { historyUser { username } } } } } } } }",
+            {},
+            1 + 2 + 2 + 6 + 6,
+            8,
+            id="objects",
+        ),
+        # The payload, then 1000 products (MAX_BULK) or 1000 messages.
+        pytest.param(
+            'mutation { importProducts(input: {products: [], reason: "none"}) {'
+            " ... on ProductsResult { products { name } }"
+            " ... on OperationInfo { messages { message } } } }",
+            {},
+            1 + 1000 + 1000,
+            3,
+            id="mutation-lists",
         ),
     ],
 )
@@ -507,3 +567,680 @@ def test_a_nested_page_one_larger_is_refused_before_reading_history(
     # The page size is checked when the connection resolves: the products
     # around it were read, their versions never.
     assert [sql for sql in statements if "products_historical" in sql] == []
+
+
+# -- fragments ----------------------------------------------------------------------
+
+
+def doubling_fragments(count: int, bottom: str) -> str:
+    """`count` fragments each spreading the one before twice, over `bottom`: the
+    expanded document holds `bottom` 2 ** count times."""
+    spreads = " ".join(
+        f"fragment F{n} on Query {{ ...F{n - 1} ...F{n - 1} }}"
+        for n in range(1, count + 1)
+    )
+    return f"{{ ...F{count} }} fragment F0 on Query {{ {bottom} }} {spreads}"
+
+
+@pytest.fixture
+def walked_selection_sets(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the selection sets the limits walker measures; past 10,000 it
+    stops the walk (an exponential walk would never end)."""
+    calls: list[int] = []
+    measure = limits._Walker._selections
+
+    def counted(self: Any, *args: Any) -> Any:
+        calls.append(1)
+        if len(calls) > 10_000:
+            raise AssertionError("the walk is not linear in the document")
+        return measure(self, *args)
+
+    monkeypatch.setattr(limits._Walker, "_selections", counted)
+    return calls
+
+
+def test_fragments_spread_at_every_level_are_measured_once(
+    gql: GraphQL, walked_selection_sets: list[int], settings: Any
+) -> None:
+    query = doubling_fragments(60, "a: products(first: 1) { totalCount }")
+
+    with sql_of_request() as statements:
+        answer = gql(query, extensions=True)
+
+    expanded = 2**60
+    assert answer == {
+        "data": None,
+        "errors": [
+            refusal(
+                f"The query has {expanded} aliases; at most 20 are allowed.",
+                "TOO_MANY_ALIASES",
+                at(query, "{"),
+            ),
+            refusal(
+                f"The query could return {expanded} nodes; at most 25000 are "
+                "allowed. Ask for smaller pages (first/last) or fewer nested "
+                "connections.",
+                "TOO_MANY_NODES",
+                at(query, "{"),
+            ),
+        ],
+        "extensions": cost(nodes=expanded, depth=2, settings=settings),
+    }
+    # The operation, each of the 61 fragments once, `products` and `totalCount`.
+    assert len(walked_selection_sets) == 1 + 61 + 2
+    assert_only_authentication(statements, authenticated=False)
+
+
+def test_doubling_fragments_within_the_limits_run(
+    gql: GraphQL, lamp: Product, walked_selection_sets: list[int], settings: Any
+) -> None:
+    settings.GRAPHQL_MAX_NODES = 2**4
+    query = doubling_fragments(4, "products(first: 1) { totalCount }")
+
+    answer = gql(query, extensions=True)
+
+    # Fields of one response key run once; the cost counts each as written.
+    assert answer == {
+        "data": {"products": {"totalCount": 1}},
+        "extensions": cost(nodes=2**4, depth=2, settings=settings),
+    }
+    assert len(walked_selection_sets) == 1 + 5 + 2
+
+
+def test_a_fragment_cycle_is_refused_without_looping(gql: GraphQL) -> None:
+    query = (
+        "{ ...A } fragment A on Query { products(first: 1) { totalCount } ...B }"
+        " fragment B on Query { ...A }"
+    )
+
+    answer = gql(query)
+
+    assert answer == {
+        "data": None,
+        "errors": [
+            {
+                "message": "Cannot spread fragment 'A' within itself via 'B'.",
+                "locations": [
+                    {"line": 1, "column": query.index("...B") + 1},
+                    {"line": 1, "column": query.rindex("...A") + 1},
+                ],
+                "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"},
+            }
+        ],
+    }
+
+
+# -- introspection ------------------------------------------------------------------
+
+
+def answer_depth(value: Any) -> int:
+    """How many fields deep an answer's data goes."""
+    if isinstance(value, list):
+        return max((answer_depth(item) for item in value), default=0)
+    if isinstance(value, dict):
+        return max((1 + answer_depth(item) for item in value.values()), default=0)
+    return 0
+
+
+def answer_objects(value: Any) -> int:
+    """How many objects an answer's data holds (the data itself left out)."""
+    if isinstance(value, list):
+        return sum(answer_objects(item) for item in value)
+    if isinstance(value, dict):
+        return sum(
+            int(isinstance(item, dict)) + answer_objects(item)
+            for item in value.values()
+        )
+    return 0
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        pytest.param(get_introspection_query(descriptions=True), id="graphiql"),
+        pytest.param(
+            get_introspection_query(descriptions=True, input_value_deprecation=True),
+            id="input-value-deprecation",
+        ),
+    ],
+)
+def test_graphiql_introspection_runs_with_the_default_limits(
+    gql: GraphQL, query: str
+) -> None:
+    answer = gql(query, extensions=True)
+
+    assert "errors" not in answer, answer
+    assert answer["data"]["__schema"]["queryType"] == {
+        "name": "Query",
+        "kind": "OBJECT",
+    }
+    measured = answer["extensions"]["cost"]
+    assert (measured["maxNodes"], measured["maxDepth"]) == (25_000, 12)
+    # A sound bound of the answer, and under the default limits.
+    assert answer_objects(answer["data"]) <= measured["nodes"] <= 25_000
+    assert answer_depth(answer["data"]) <= measured["depth"] <= 12
+
+
+def test_many_aliases_of_the_schema_are_refused(gql: GraphQL, settings: Any) -> None:
+    query = (
+        "{ "
+        + " ".join(f"a{n}: __schema {{ types {{ name }} }}" for n in range(400))
+        + " }"
+    )
+
+    with sql_of_request() as statements:
+        answer = gql(query, extensions=True)
+
+    # Each alias answers the schema and every one of its types.
+    nodes = 400 * (1 + len(root.schema._schema.type_map))
+    assert answer == {
+        "data": None,
+        "errors": [
+            refusal(
+                "The query has 400 aliases; at most 20 are allowed.",
+                "TOO_MANY_ALIASES",
+                at(query, "{"),
+            ),
+            refusal(
+                f"The query could return {nodes} nodes; at most 25000 are allowed. "
+                "Ask for smaller pages (first/last) or fewer nested connections.",
+                "TOO_MANY_NODES",
+                at(query, "{"),
+            ),
+        ],
+        "extensions": cost(nodes=nodes, depth=3, settings=settings),
+    }
+    assert_only_authentication(statements, authenticated=False)
+
+
+def test_nested_introspection_lists_are_refused(gql: GraphQL, settings: Any) -> None:
+    # graphql-core itself refuses `fields` nested three deep.
+    query = (
+        "{ "
+        + " ".join(
+            f"a{n}: __schema {{ types {{ fields {{ type {{ fields {{ type {{ name }}"
+            " } } } } }"
+            for n in range(20)
+        )
+        + " }"
+    )
+
+    answer = gql(query, extensions=True)
+
+    # Below `types`, all types' fields; below a field's type, the fields of any
+    # one type: at most as many as the type with the most fields has.
+    type_map = root.schema._schema.type_map.values()
+    field_counts = [
+        len(t.fields)
+        for t in type_map
+        if isinstance(t, GraphQLObjectType | GraphQLInterfaceType)
+    ]
+    all_fields, most = sum(field_counts), max(field_counts)
+    per_alias = 1 + len(type_map) + 2 * all_fields + 2 * all_fields * most
+    assert answer == {
+        "data": None,
+        "errors": [
+            refusal(
+                f"The query could return {20 * per_alias} nodes; at most 25000 are "
+                "allowed. Ask for smaller pages (first/last) or fewer nested "
+                "connections.",
+                "TOO_MANY_NODES",
+                at(query, "{"),
+            )
+        ],
+        "extensions": cost(nodes=20 * per_alias, depth=7, settings=settings),
+    }
+
+
+def test_introspection_counts_against_the_depth(gql: GraphQL, settings: Any) -> None:
+    settings.GRAPHQL_MAX_DEPTH = 5
+    query = "{ __schema { types { fields { type { ofType { name } } } } } }"
+
+    answer = gql(query, extensions=True)
+
+    assert answer["errors"] == [
+        refusal(
+            "The query is 6 fields deep; at most 5 are allowed.",
+            "QUERY_TOO_DEEP",
+            at(query, "name"),
+        )
+    ]
+    assert answer["data"] is None
+
+
+# -- list fields --------------------------------------------------------------------
+
+
+def test_a_list_of_objects_counts_its_declared_bound(
+    gql: GraphQL, lamp: Product, settings: Any
+) -> None:
+    settings.GRAPHQL_MAX_NODES = 2 + 2 * MAX_TAGS - 1
+    query = "{ products(first: 2) { edges { node { tags { name } } } } }"
+
+    with sql_of_request() as statements:
+        answer = gql(query, extensions=True)
+
+    # 2 products with at most MAX_TAGS tags each.
+    nodes = 2 + 2 * MAX_TAGS
+    assert answer == {
+        "data": None,
+        "errors": [
+            refusal(
+                f"The query could return {nodes} nodes; at most {nodes - 1} are "
+                "allowed. Ask for smaller pages (first/last) or fewer nested "
+                "connections.",
+                "TOO_MANY_NODES",
+                at(query, "{"),
+            )
+        ],
+        "extensions": cost(nodes=nodes, depth=5, settings=settings),
+    }
+    assert_only_authentication(statements, authenticated=False)
+
+
+def test_every_list_field_declares_its_bound() -> None:
+    """A list field without a bound would cost as a page, silently: each one
+    declares `list_bound` (or is a library type's, in LIBRARY_LIST_BOUNDS)."""
+    undeclared = [
+        f"{parent.name}.{name}"
+        for parent in root.schema._schema.type_map.values()
+        if isinstance(parent, GraphQLObjectType | GraphQLInterfaceType)
+        and not parent.name.startswith("__")
+        for name, definition in parent.fields.items()
+        if "[" in str(definition.type)
+        and not limits.is_connection_plumbing(parent, name)
+        and limits.declared_list_bound(parent, name, definition) is None
+    ]
+
+    assert undeclared == []
+
+
+def test_the_bounds_of_changes_hold_for_every_tracked_model() -> None:
+    """`changes` lists at most MAX_CHANGES fields, MAX_TEXT_FIELDS of them with
+    segments."""
+    tracked = [
+        model
+        for model in apps.get_models()
+        if hasattr(model._meta, "simple_history_manager_attribute")
+    ]
+    counts = {
+        model.__name__: (
+            len(tracked_fields(model)),
+            len([field for field in tracked_fields(model) if is_text(field)]),
+        )
+        for model in tracked
+    }
+
+    assert "Product" in counts
+    assert {
+        name: (fields, texts)
+        for name, (fields, texts) in counts.items()
+        if fields > MAX_CHANGES or texts > MAX_TEXT_FIELDS
+    } == {}
+    assert MAX_TAGS <= MAX_M2M_ITEMS
+
+
+# -- list inputs --------------------------------------------------------------------
+
+FIELDS_OF_CHANGES = (
+    "query($names: [String!]) { productHistory(first: 1) { edges { node"
+    " { changes(fields: $names) { field } } } } }"
+)
+
+
+def names_query(count: int) -> str:
+    names = ", ".join(f'"n{n}"' for n in range(count))
+    return (
+        "{ productHistory(first: 1) { edges { node"
+        f" {{ changes(fields: [{names}]) {{ field }} }} }} }} }}"
+    )
+
+
+def in_list_query(count: int) -> str:
+    names = ", ".join(f'"n{n}"' for n in range(count))
+    return f"{{ products(filters: {{name: {{inList: [{names}]}}}}) {{ totalCount }} }}"
+
+
+FOUR_ITEMS = "Argument 'fields' has a list of 4 items; at most 3 are allowed."
+
+
+def four_items_at(path: str) -> str:
+    return f"Argument 'filters' has a list of 4 items at {path}; at most 3 are allowed."
+
+
+@pytest.mark.parametrize(
+    ("query", "variables", "message"),
+    [
+        pytest.param(names_query(4), {}, FOUR_ITEMS, id="literal"),
+        pytest.param(
+            FIELDS_OF_CHANGES, {"names": ["price"] * 4}, FOUR_ITEMS, id="variable"
+        ),
+        pytest.param(
+            in_list_query(4),
+            {},
+            four_items_at("filters.name.inList"),
+            id="in-an-input-object",
+        ),
+        pytest.param(
+            "query($f: ProductFilter) { products(filters: $f) { totalCount } }",
+            {"f": {"OR": {"name": {"inList": ["a", "b", "c", "d"]}}}},
+            four_items_at("filters.OR.name.inList"),
+            id="in-a-variable-input-object",
+        ),
+        pytest.param(
+            "query($names: [String!]) { products(filters:"
+            " {name: {inList: $names}}) { totalCount } }",
+            {"names": ["a", "b", "c", "d"]},
+            four_items_at("filters.name.inList"),
+            id="variable-in-a-literal",
+        ),
+    ],
+)
+def test_a_list_argument_one_item_too_long_is_refused(
+    gql: GraphQL,
+    lamp: Product,
+    as_editor: dict[str, str],
+    settings: Any,
+    query: str,
+    variables: dict[str, Any],
+    message: str,
+) -> None:
+    settings.GRAPHQL_MAX_LIST_INPUT = 3
+
+    with sql_of_request() as statements:
+        answer = gql(query, variables, headers=as_editor)
+
+    assert answer == {
+        "data": None,
+        "errors": [
+            refusal(
+                message,
+                "BAD_USER_INPUT",
+                at(query, "changes" if "'fields'" in message else "products"),
+            )
+        ],
+    }
+    assert_only_authentication(statements, authenticated=True)
+
+
+def test_a_list_argument_as_long_as_allowed_runs(
+    gql: GraphQL, lamp: Product, as_editor: dict[str, str], settings: Any
+) -> None:
+    settings.GRAPHQL_MAX_LIST_INPUT = 3
+
+    answer = gql(
+        FIELDS_OF_CHANGES, {"names": ["price", "name", "quantity"]}, headers=as_editor
+    )
+
+    change = {"field": "price"}
+    assert answer == {
+        "data": {"productHistory": {"edges": [{"node": {"changes": [change]}}]}}
+    }
+
+
+# -- input objects ------------------------------------------------------------------
+
+
+def nested_and(levels: int) -> str:
+    """A product filter with `levels` ANDs, one in the other."""
+    return "{AND: " * levels + '{name: {exact: "Lamp"}}' + "}" * levels
+
+
+NESTED_FILTER = "query($f: ProductFilter) { products(filters: $f) { totalCount } }"
+
+
+def nested_and_value(levels: int) -> dict[str, Any]:
+    value: dict[str, Any] = {"name": {"exact": "Lamp"}}
+    for _ in range(levels):
+        value = {"AND": value}
+    return value
+
+
+@pytest.mark.parametrize(
+    ("query", "variables"),
+    [
+        pytest.param(
+            f"{{ products(filters: {nested_and(2)}) {{ totalCount }} }}",
+            {},
+            id="literal",
+        ),
+        pytest.param(NESTED_FILTER, {"f": nested_and_value(2)}, id="variable"),
+    ],
+)
+def test_input_objects_one_level_too_deep_are_refused(
+    gql: GraphQL, lamp: Product, settings: Any, query: str, variables: dict[str, Any]
+) -> None:
+    # The filter, two ANDs, and the name's lookups: 4 input objects deep.
+    settings.GRAPHQL_MAX_INPUT_DEPTH = 3
+
+    with sql_of_request() as statements:
+        answer = gql(query, variables)
+
+    assert answer == {
+        "data": None,
+        "errors": [
+            refusal(
+                "Argument 'filters' nests input objects 4 deep; at most 3 are allowed.",
+                "BAD_USER_INPUT",
+                at(query, "products"),
+            )
+        ],
+    }
+    assert_only_authentication(statements, authenticated=False)
+
+
+def test_input_objects_as_deep_as_allowed_run(
+    gql: GraphQL, lamp: Product, settings: Any
+) -> None:
+    settings.GRAPHQL_MAX_INPUT_DEPTH = 4
+
+    answer = gql(NESTED_FILTER, {"f": nested_and_value(2)})
+
+    assert answer == {"data": {"products": {"totalCount": 1}}}
+
+
+def test_a_deeply_nested_variable_is_refused_before_it_is_coerced(
+    gql: GraphQL, lamp: Product
+) -> None:
+    # (The HTTP layer refuses JSON nested deeper than 64.)
+    answer = gql(NESTED_FILTER, {"f": nested_and_value(60)})
+
+    assert answer == {
+        "data": None,
+        "errors": [
+            refusal(
+                "Argument 'filters' nests input objects 62 deep; at most 10 are "
+                "allowed.",
+                "BAD_USER_INPUT",
+                at(NESTED_FILTER, "products"),
+            )
+        ],
+    }
+
+
+def or_of_contains(terms: int) -> str:
+    """A product filter OR-ing `terms` name containments."""
+    value = ""
+    for n in range(terms):
+        value = (
+            f'{{name: {{contains: "w{n}"}}' + (f", OR: {value}" if value else "") + "}"
+        )
+    return value
+
+
+@pytest.mark.parametrize(
+    ("query", "variables"),
+    [
+        pytest.param(
+            f"{{ products(filters: {or_of_contains(3)}) {{ totalCount }} }}",
+            {},
+            id="literal",
+        ),
+        pytest.param(
+            NESTED_FILTER,
+            {
+                "f": {
+                    "name": {"contains": "a"},
+                    "OR": {
+                        "name": {"contains": "b"},
+                        "OR": {"name": {"contains": "c"}},
+                    },
+                }
+            },
+            id="variable",
+        ),
+        pytest.param(
+            "query($word: String) { products(filters: {name: {contains: $word},"
+            ' OR: {name: {contains: $word}, OR: {name: {contains: "c"}}}}) {'
+            " totalCount } }",
+            {"word": "a"},
+            id="variables-in-a-literal",
+        ),
+    ],
+)
+def test_a_filter_of_one_term_too_many_is_refused(
+    gql: GraphQL, lamp: Product, settings: Any, query: str, variables: dict[str, Any]
+) -> None:
+    settings.GRAPHQL_MAX_FILTER_TERMS = 2
+
+    with sql_of_request() as statements:
+        answer = gql(query, variables)
+
+    assert answer == {
+        "data": None,
+        "errors": [
+            refusal(
+                "Argument 'filters' has 3 terms; at most 2 are allowed.",
+                "BAD_USER_INPUT",
+                at(query, "products"),
+            )
+        ],
+    }
+    assert_only_authentication(statements, authenticated=False)
+
+
+def test_a_filter_of_as_many_terms_as_allowed_runs(
+    gql: GraphQL, lamp: Product, settings: Any
+) -> None:
+    settings.GRAPHQL_MAX_FILTER_TERMS = 2
+    # A list of values is one term: one IN (...) condition.
+    query = (
+        '{ products(filters: {name: {inList: ["Lamp", "Desk", "Mug"]},'
+        ' OR: {name: {contains: "x"}}}) { totalCount } }'
+    )
+
+    answer = gql(query)
+
+    assert answer == {"data": {"products": {"totalCount": 1}}}
+
+
+def test_terms_are_counted_in_filters_only(
+    gql: GraphQL, editor: Any, settings: Any
+) -> None:
+    """A bulk input holds many values, each bounded by the list limit: they are
+    not the terms of a query."""
+    settings.GRAPHQL_MAX_FILTER_TERMS = 2
+    query = (
+        'mutation { importProducts(input: {reason: "import", products: ['
+        + ", ".join(f'{{name: "P{n}", price: "1.00"}}' for n in range(3))
+        + "]}) { ... on ProductsResult { count } } }"
+    )
+
+    answer = gql(query, user=editor)
+
+    assert answer == {"data": {"importProducts": {"count": 3}}}
+
+
+def too_deep_at(query: str) -> int:
+    """The column where the parser gives up: the first brace or bracket nested
+    deeper than graphql-core's MAX_NESTING_DEPTH."""
+    depth = 0
+    for index, char in enumerate(query):
+        depth += (char in "{[") - (char in "}]")
+        if depth > MAX_NESTING_DEPTH:
+            return index + 1
+    raise AssertionError("not nested too deeply")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        # 1,200 nested input objects in under 5,000 tokens.
+        pytest.param(
+            f"{{ products(filters: {nested_and(1200)}) {{ totalCount }} }}",
+            id="input-objects",
+        ),
+        # 2,000 nested lists.
+        pytest.param(
+            "{ products(filters: {name: {inList: "
+            + "[" * 2000
+            + '"x"'
+            + "]" * 2000
+            + "}}) { totalCount } }",
+            id="lists",
+        ),
+    ],
+)
+def test_a_literal_nested_past_the_parser_limit_is_a_parse_failure(
+    gql: GraphQL, query: str
+) -> None:
+    answer = gql(query)
+
+    assert answer == {
+        "data": None,
+        "errors": [
+            refusal(
+                "Syntax Error: Document is nested too deeply. Parsing aborted.",
+                "GRAPHQL_PARSE_FAILED",
+                [{"line": 1, "column": too_deep_at(query)}],
+            )
+        ],
+    }
+
+
+# -- once-per-operation fields ------------------------------------------------------
+
+LOGIN = 'login(username: "editor", password: "secret-password") { username }'
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        pytest.param(f"mutation {{ a: {LOGIN} b: {LOGIN} }}", id="aliases"),
+        pytest.param(
+            f"mutation {{ a: {LOGIN} ...Again }}"
+            f" fragment Again on Mutation {{ {LOGIN} }}",
+            id="fragment",
+        ),
+        pytest.param(
+            f"mutation {{ a: {LOGIN} ... on Mutation {{ b: {LOGIN} }} }}",
+            id="inline-fragment",
+        ),
+    ],
+)
+def test_a_second_login_in_one_operation_is_refused(
+    gql: GraphQL, editor: Any, query: str
+) -> None:
+    with sql_of_request() as statements:
+        answer = gql(query)
+
+    assert answer == {
+        "data": None,
+        "errors": [
+            refusal(
+                "'login' may be selected once per operation; this one selects it "
+                "2 times.",
+                "REPEATED_FIELD",
+                at(query, "mutation"),
+            )
+        ],
+    }
+    # No password was checked.
+    assert_only_authentication(statements, authenticated=False)
+
+
+def test_one_login_per_operation_runs(gql: GraphQL, editor: Any) -> None:
+    # The same field twice under one response key runs once.
+    answer = gql(f"mutation {{ {LOGIN} {LOGIN} }}")
+
+    assert answer == {"data": {"login": {"username": "editor"}}}
