@@ -3,6 +3,7 @@ checks throttled by django-axes."""
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from django.conf import settings
@@ -39,8 +40,27 @@ def client_ip_address(request: HttpRequest) -> str | None:
     `AXES_CLIENT_IP_CALLABLE`): the one the request's context recorded, else
     the socket's."""
     context = getattr(request, "history_context", None)
-    address = getattr(context, "ip_address", None)
-    return address or request.META.get("REMOTE_ADDR") or None
+    if context is not None:
+        address: str | None = context.ip_address
+        return address
+    try:
+        return str(ipaddress.ip_address(request.META.get("REMOTE_ADDR") or ""))
+    except ValueError:  # not an address (a rewritten header, a socket path)
+        return None
+
+
+def forget_failures_of(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    """After a successful login, forget the failed logins of that username (a
+    `user_logged_in` receiver).
+
+    Only the username's: failures from the same client against other usernames
+    keep counting, so logging in to one's own account cannot clear a lockout
+    someone is working towards on another (django-axes' own
+    `AXES_RESET_ON_SUCCESS` clears the client's failures too).
+    """
+    from axes.utils import reset
+
+    reset(username=user.get_username())
 
 
 class LoginRefused(Exception):

@@ -149,6 +149,22 @@ def test_a_successful_login_clears_the_failures(gql: Any, editor: Any) -> None:
     assert not AccessAttempt.objects.filter(failures_since_start__gte=LIMIT).exists()
 
 
+def test_logging_in_to_another_account_does_not_clear_a_users_failures(
+    gql: Any, editor: Any
+) -> None:
+    """A guesser who logs in to their own account from the same client between
+    guesses keeps the failures of the account they guess at."""
+    UserFactory(username="guesser")
+    for _ in range(LIMIT - 1):
+        assert login(gql, "editor", "wrong", client=client_at("10.0.0.1")) == INVALID
+    guesser = login(gql, "guesser", PASSWORD, client=client_at("10.0.0.1"))
+    assert guesser["data"]["login"]["username"] == "guesser"
+
+    # From a fresh address: only the username's count can lock it.
+    assert login(gql, "editor", "wrong", client=client_at("10.0.0.9")) == LOCKED
+    assert login(gql, "editor", PASSWORD, client=client_at("10.0.0.9")) == LOCKED
+
+
 def test_the_lock_ends_after_the_cool_off(gql: Any, editor: Any) -> None:
     client = client_at("10.0.0.1")
     for _ in range(LIMIT):
