@@ -183,14 +183,16 @@ CSRF_FAILURE_VIEW = "config.views.csrf_failure"
 # Login throttling (django-axes): failed logins are counted per username and per
 # client address, and either alone locks once it reaches the limit, until the
 # cool-off has passed (0 minutes: until an admin resets it) with no new
-# failure. A successful login clears the user's and the client's failures.
+# failure. A successful login clears the failures of its username.
 AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
 _LOGIN_COOLOFF_MINUTES = float(os.environ.get("LOGIN_COOLOFF_MINUTES", "15"))
 AXES_COOLOFF_TIME = (
     timedelta(minutes=_LOGIN_COOLOFF_MINUTES) if _LOGIN_COOLOFF_MINUTES else None
 )
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_RESET_ON_SUCCESS = True
+# A successful login forgets its username's failures only
+# (`history.auth.forget_failures_of`), not its client's.
+AXES_RESET_ON_SUCCESS = False
 # The address `history.middleware.RequestIdMiddleware` recorded for the request.
 AXES_CLIENT_IP_CALLABLE = "history.auth.client_ip_address"
 # No start-up banner in every management command's output.
@@ -209,6 +211,9 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 # Change reasons are free text, not 100 characters.
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 SIMPLE_HISTORY_REVERT_DISABLED = True
+# The admin's history pages need the history permission (view_historical...),
+# as the API does, not merely the model's view or change permission.
+SIMPLE_HISTORY_ENFORCE_HISTORY_MODEL_PERMISSIONS = True
 
 STRAWBERRY_DJANGO = {
     "MUTATIONS_DEFAULT_HANDLE_ERRORS": True,

@@ -3,11 +3,13 @@ model's admin."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse
@@ -22,6 +24,18 @@ class ApiTokenAdmin(admin.ModelAdmin):
     list_filter = ("revoked_at",)
     search_fields = ("prefix", "user__username", "name")
     readonly_fields = ("prefix", "digest", "created_at")
+
+
+@contextmanager
+def refusals_forbidden() -> Iterator[None]:
+    """Answer a service's refusal in the admin (a write lost to a concurrent
+    one, a value the form did not check) with a 403 page that names it, rather
+    than a server error. The admin's views run in a transaction, which rolls
+    back."""
+    try:
+        yield
+    except ValidationError as error:
+        raise PermissionDenied(" ".join(error.messages)) from error
 
 
 class TrackedModelAdmin(SimpleHistoryAdmin):

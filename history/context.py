@@ -111,10 +111,13 @@ def client_address(request: HttpRequest) -> str | None:
        when the socket's peer is in its `FORWARDED_ALLOW_IPS` (loopback by
        default, read before the app loads, so the app cannot turn it off). When
        the request has `X-Forwarded-For` and `REMOTE_ADDR` is one of its entries
-       or is not a valid IP, the server did that: the real peer was a proxy the
-       server trusts, named by the first address of `settings.FORWARDED_ALLOW_IPS`
-       (the same environment variable; 127.0.0.1 by default). Otherwise the
-       peer is `REMOTE_ADDR`.
+       or is not a valid IP, the server may have done that, and the header is
+       not walked again: if the first address of `settings.FORWARDED_ALLOW_IPS`
+       (the same environment variable; 127.0.0.1 by default) is itself in
+       `settings.TRUSTED_PROXIES`, `REMOTE_ADDR` is the client (the server
+       walked the header with the trust we share, and a client that connected
+       directly kept its own address); otherwise that first address, the proxy
+       the server believed, is recorded. Otherwise the peer is `REMOTE_ADDR`.
     2. No valid peer: None.
     3. No `X-Forwarded-For`, or a peer outside `settings.TRUSTED_PROXIES`
        (none by default): the peer. A header from anyone else is not believed.
@@ -125,9 +128,9 @@ def client_address(request: HttpRequest) -> str | None:
        for; so does running out of entries (the client was itself a trusted
        proxy). Either way the last trusted hop is recorded.
 
-    A direct client that repeats its own address in `X-Forwarded-For` looks
-    like step 1 and is recorded as the server's trusted peer: it can hide its
-    address, never choose another. Servers started with
+    With no trusted proxies, a direct client that repeats its own address in
+    `X-Forwarded-For` looks like step 1 and is recorded as the server's trusted
+    peer: it can hide its address, never choose another. Servers started with
     `FORWARDED_ALLOW_IPS=""` (the environment variable, so that the app sees it
     too) never substitute, and the check is skipped.
     """
@@ -136,13 +139,23 @@ def client_address(request: HttpRequest) -> str | None:
     peer = parse_ip(remote)
     hops = [hop.strip() for hop in header.split(",")] if header else []
     hops = hops[-MAX_FORWARDED_HOPS:]
+    trusted = _trusted_proxies()
     if hops and settings.FORWARDED_ALLOW_IPS:
         substituted = peer is None or any(
             hop == remote or parse_ip(hop) == peer for hop in hops
         )
         if substituted:
-            peer = _server_trusted_peer()
-    trusted = _trusted_proxies()
+            server_peer = _server_trusted_peer()
+            if (
+                server_peer is not None
+                and peer is not None
+                and _is_in(server_peer, trusted)
+            ):
+                # The proxies the server believes are ours too: its walk of the
+                # header is the answer, and a client that did not come through
+                # them keeps its own address.
+                return str(peer)
+            return None if server_peer is None else str(server_peer)
     if peer is None or not hops or not _is_in(peer, trusted):
         return None if peer is None else str(peer)
     for hop in reversed(hops):

@@ -16,7 +16,8 @@ from typing import Any
 import httpx
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import User
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission, User
 from django.db import connection
 from django.test import Client
 from strawberry.relay import to_base64
@@ -24,7 +25,14 @@ from strawberry.relay import to_base64
 from history.context import MAX_FORWARDED_HOPS
 from history.services import MAX_REASON_LENGTH, history_save
 from history.signals import MAX_SEARCH_TEXT, fair_shares, search_text
-from products.models import MAX_DESCRIPTION_LENGTH, Category, Product
+from products import services as products_services
+from products.models import (
+    MAX_DESCRIPTION_LENGTH,
+    MAX_TAGS,
+    Category,
+    Product,
+    Tag,
+)
 from products.services import (
     category_create,
     product_adjust_prices,
@@ -355,6 +363,45 @@ def test_editing_a_product_in_the_admin_records_exactly_what_changed(
     assert tag_names(versions[0]) == ["red"]
 
 
+def test_the_admin_refuses_more_tags_than_a_product_may_have(admin_client):
+    lamp = product_create(data={"name": "Lamp", "price": "1.00"}, actor=None)
+    tags = [Tag.objects.create(name=f"t{n}").pk for n in range(MAX_TAGS + 1)]
+
+    response = admin_client.post(
+        f"/admin/products/product/{lamp.pk}/change/", product_form(lamp, tags=tags)
+    )
+
+    assert response.status_code == 200  # the form again, with its error
+    assert f"A product has at most {MAX_TAGS} tags." in response.content.decode()
+    assert list(lamp.tags.all()) == []
+    assert HistoricalProduct.objects.filter(id=lamp.pk).count() == 1
+
+
+def test_a_refusal_of_the_services_in_the_admin_is_a_403_that_writes_nothing(
+    admin_client, monkeypatch
+):
+    """A write the form could not foresee (here: the category deleted between
+    the form's check and the save) is a 403 naming the refusal, never a 500."""
+    lamp = product_create(data={"name": "Lamp", "price": "1.00"}, actor=None)
+    lighting = category_create(data={"name": "Lighting"}, actor=None)
+    original = products_services._category
+
+    def category_gone(pk: Any) -> Any:
+        Category.objects.filter(pk=pk).delete()
+        return original(pk)
+
+    monkeypatch.setattr(products_services, "_category", category_gone)
+    response = admin_client.post(
+        f"/admin/products/product/{lamp.pk}/change/",
+        product_form(lamp, name="Desk lamp", category=lighting.pk),
+    )
+
+    assert response.status_code == 403
+    lamp.refresh_from_db()
+    assert (lamp.name, lamp.category_id) == ("Lamp", None)
+    assert HistoricalProduct.objects.filter(id=lamp.pk).count() == 1
+
+
 def test_saving_an_unchanged_product_in_the_admin_records_nothing(admin_client):
     lamp = product_create(
         data={"name": "Lamp", "price": "1.00", "tags": ["red"]}, actor=None
@@ -400,6 +447,32 @@ def test_versions_cannot_be_saved_through_the_admin(admin_client):
     lamp.refresh_from_db()
     assert lamp.name == "Desk lamp"
     assert HistoricalProduct.objects.filter(id=lamp.pk).count() == 2
+
+
+def test_the_admin_history_pages_need_the_history_permission(db, client):
+    """Staff who may change products but not read their history see neither the
+    history list nor a version in the admin."""
+    lamp = product_create(data={"name": "Lamp", "price": "1.00"}, actor=None)
+    version = HistoricalProduct.objects.get(id=lamp.pk)
+    writer: Any = UserFactory(
+        username="writer",
+        is_staff=True,
+        permissions=["view_product", "change_product"],
+    )
+    client.force_login(writer)
+    pages = [
+        f"/admin/products/product/{lamp.pk}/history/",
+        f"/admin/products/product/{lamp.pk}/history/{version.history_id}/",
+    ]
+
+    assert client.get(f"/admin/products/product/{lamp.pk}/change/").status_code == 200
+    assert [client.get(page).status_code for page in pages] == [403, 403]
+
+    writer.user_permissions.add(
+        Permission.objects.get(codename="view_historicalproduct")
+    )
+    client.force_login(get_user_model().objects.get(pk=writer.pk))
+    assert [client.get(page).status_code for page in pages] == [200, 200]
 
 
 # -- where from ------------------------------------------------------------------
@@ -475,6 +548,10 @@ def test_no_valid_peer_records_no_address(write_from):
         # Behind a loopback proxy that uvicorn trusts too: uvicorn put the
         # client in REMOTE_ADDR; the walk finds the same client.
         ("203.0.113.9", "6.6.6.6, 203.0.113.9", "203.0.113.9"),
+        # A client that connected directly, bypassing the proxy, and names
+        # itself in the header to look rewritten keeps its own address.
+        ("198.51.100.7", "198.51.100.7, 6.6.6.6", "198.51.100.7"),
+        ("198.51.100.7", "6.6.6.6, 198.51.100.7", "198.51.100.7"),
     ],
 )
 def test_trusted_proxies_are_believed(
