@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
+from django.core.asgi import get_asgi_application
 from django.test import AsyncClient, Client
 from django.test.client import FakePayload
 
+from config.asgi import BodyLimit
 from schema.context import MAX_JSON_DEPTH
 
 pytestmark = pytest.mark.django_db
@@ -296,3 +298,50 @@ def test_unreadable_bodies_log_no_error(caplog: pytest.LogCaptureFixture) -> Non
     assert {r.levelname for r in caplog.records if r.name == "django.request"} == {
         "WARNING"
     }
+
+
+def test_an_oversized_body_is_not_read_past_the_limit(settings: Any) -> None:
+    """Served by the ASGI application: a 64 MiB upload in 64 KiB chunks is read
+    no further than the limit before it is refused."""
+    chunk = b" " * (64 * 1024)
+    chunks = 1024
+    consumed = 0
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal consumed
+        consumed += 1
+        if consumed > chunks:
+            return {"type": "http.disconnect"}
+        return {"type": "http.request", "body": chunk, "more_body": consumed < chunks}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/graphql/",
+        "raw_path": b"/graphql/",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"content-type", b"application/json"),
+        ],
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
+    }
+    application = BodyLimit(get_asgi_application(), settings.GRAPHQL_MAX_BODY_BYTES)
+
+    async_to_sync(application)(scope, receive, send)
+
+    start, *body = sent
+    assert start["status"] == 413
+    answer = json.loads(b"".join(m.get("body", b"") for m in body))
+    assert answer["errors"][0]["extensions"]["code"] == "BODY_TOO_LARGE"
+    # 1 MiB and one byte: 17 chunks of 64 KiB, not 1024.
+    assert consumed == settings.GRAPHQL_MAX_BODY_BYTES // len(chunk) + 1
