@@ -39,6 +39,11 @@ text diff may have, once the common prefix and suffix are stripped, to be
 aligned exactly: about 3,000 words. The alignment costs O(n * m / 64) machine
 operations and n * m bits of memory: at this bound, about 45 ms and 4.5 MB."""
 
+READ_DIFF_TOKENS = 1_000
+"""The same bound for diffs computed when read (`diff(against:)`, a revert's
+changes), which no version stores: one request may ask for many of them, so
+each costs at most about 1/36 of a stored one."""
+
 _TOKEN_RE = re.compile(r"\s+|\w+|[^\w\s]")
 # Interior EQUAL runs kept when a diff has too many segments: each one kept
 # splits a change in two (a DELETE and an INSERT each), and the first and last
@@ -125,7 +130,9 @@ class FieldChange:
             return None
         if self.known_segments is not None:
             return list(self.known_segments)
-        return text_segments(self.old_value or "", self.new_value or "")
+        return text_segments(
+            self.old_value or "", self.new_value or "", max_tokens=READ_DIFF_TOKENS
+        )
 
     def with_segments(self) -> FieldChange:
         """This change with its segments computed, so that reading them is free."""
@@ -134,12 +141,14 @@ class FieldChange:
         return dataclasses.replace(self, known_segments=tuple(self.segments or ()))
 
 
-def text_segments(old: str, new: str) -> list[TextSegment]:
+def text_segments(
+    old: str, new: str, *, max_tokens: int = MAX_DIFF_TOKENS
+) -> list[TextSegment]:
     """Diff two texts word by word, at a bounded cost.
 
     Concatenating the EQUAL and DELETE segments gives `old`, the EQUAL and
     INSERT ones `new`. Adjacent segments have different ops and, within a
-    change, the DELETE comes first. Past `MAX_DIFF_TOKENS` the middle of the
+    change, the DELETE comes first. Past `max_tokens` the middle of the
     texts is aligned by lines, then replaced whole; past `MAX_SEGMENTS` the
     shortest unchanged runs are folded into the changes around them.
     """
@@ -157,12 +166,12 @@ def text_segments(old: str, new: str) -> list[TextSegment]:
 
     builder = _SegmentBuilder()
     builder.add(DiffOp.EQUAL, "".join(old_tokens[:start]))
-    if _within_budget(old_middle, new_middle):
+    if _within_budget(old_middle, new_middle, max_tokens):
         builder.add_aligned(old_middle, new_middle)
     else:
         old_lines = "".join(old_middle).splitlines(keepends=True)
         new_lines = "".join(new_middle).splitlines(keepends=True)
-        if _within_budget(old_lines, new_lines):
+        if _within_budget(old_lines, new_lines, max_tokens):
             builder.add_aligned(old_lines, new_lines)
         else:
             builder.add(DiffOp.DELETE, "".join(old_middle))
@@ -171,8 +180,8 @@ def text_segments(old: str, new: str) -> list[TextSegment]:
     return _capped(builder.segments())
 
 
-def _within_budget(old: Sequence[str], new: Sequence[str]) -> bool:
-    return len(old) <= MAX_DIFF_TOKENS and len(new) <= MAX_DIFF_TOKENS
+def _within_budget(old: Sequence[str], new: Sequence[str], max_tokens: int) -> bool:
+    return len(old) <= max_tokens and len(new) <= max_tokens
 
 
 def lcs_alignment(old: Sequence[str], new: Sequence[str]) -> list[tuple[DiffOp, str]]:

@@ -515,7 +515,10 @@ def _lock_referenced(
     """Keep the objects `version`'s relations among `names` point to from
     being deleted until the transaction ends (a shared `lock_objects` lock)."""
     snapshot = getattr(version, "history_snapshot", None) or {}
-    for model_field in tracked_fields(model):
+    # Many-to-many targets first, then foreign keys: the order writers take
+    # them in (tags, then the category, then the product).
+    ordered = sorted(tracked_fields(model), key=lambda field: not is_m2m(field))
+    for model_field in ordered:
         if model_field.name not in names:
             continue
         related = cast("type[models.Model]", model_field.related_model)

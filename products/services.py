@@ -132,7 +132,6 @@ def _tag_ids(names: Iterable[str]) -> list[int]:
     # then kept from being deleted (`tag_delete` locks a tag exclusively) until
     # the transaction ends; one deleted before its lock was granted is created
     # anew, as a missing name would be.
-    ids: list[int] = []
     for _ in range(2):
         Tag.objects.bulk_create(
             [Tag(name=name) for name in cleaned], ignore_conflicts=True
@@ -144,8 +143,12 @@ def _tag_ids(names: Iterable[str]) -> list[int]:
         )
         lock_objects(Tag, ids, shared=True)
         if Tag.objects.filter(pk__in=ids).count() == len(ids):
-            break
-    return ids
+            return ids
+    raise operation_error(
+        HistoryErrorCode.STALE,
+        "Tags were deleted while this change was being written; try again.",
+        field="tags",
+    )
 
 
 def _split(data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, list[int]]]:

@@ -336,6 +336,8 @@ class _Input:
     longest: int = 0
     longest_at: str = ""  # where the longest list is, from the value's root
     terms: int = 0
+    # Items of every list in the value, a variable's counted at each use of it.
+    items: int = 0
 
 
 # A place in an input value, as (the place it is in, then the step): built in
@@ -434,6 +436,11 @@ class _Walker:
                     f"Argument '{name}' has a list of {measured.longest} items{where};"
                     f" at most {limits.max_list_input} are allowed."
                 )
+            elif measured.items > limits.max_list_input:
+                problem = (
+                    f"Argument '{name}' has {measured.items} list items in all; at "
+                    f"most {limits.max_list_input} are allowed."
+                )
             elif measured.depth > limits.max_input_depth:
                 problem = (
                     f"Argument '{name}' nests input objects {measured.depth} deep; at "
@@ -452,7 +459,7 @@ class _Walker:
 
     def _literal(self, value: ValueNode) -> _Input:
         """Measure a literal value, variables in it included (each measured once)."""
-        depth = longest = terms = 0
+        depth = longest = terms = items = 0
         longest_at: _Path = None
         stack: list[tuple[ValueNode, int, _Path]] = [(value, 0, None)]
         while stack:
@@ -463,6 +470,7 @@ class _Walker:
                 if inner.longest > longest:
                     longest, longest_at = inner.longest, (path, inner.longest_at)
                 terms += inner.terms
+                items += inner.items
             elif isinstance(node, ObjectValueNode):
                 depth = max(depth, level + 1)
                 stack.extend(
@@ -470,6 +478,7 @@ class _Walker:
                     for f in node.fields
                 )
             elif isinstance(node, ListValueNode):
+                items += len(node.values)
                 if len(node.values) > longest:
                     longest, longest_at = len(node.values), path
                 scalars = False
@@ -488,7 +497,7 @@ class _Walker:
                 | EnumValueNode,
             ):
                 terms += 1
-        return _Input(depth, longest, _render(longest_at), terms)
+        return _Input(depth, longest, _render(longest_at), terms, items)
 
     def _variable(self, name: str) -> _Input:
         measured = self.variable_inputs.get(name)
@@ -664,7 +673,7 @@ def _is_filter(argument: Any) -> bool:
 
 def _measure_python(value: Any) -> _Input:
     """Measure a variable's value (decoded JSON) without recursion."""
-    depth = longest = terms = 0
+    depth = longest = terms = items = 0
     longest_at: _Path = None
     stack: list[tuple[Any, int, _Path]] = [(value, 0, None)]
     while stack:
@@ -673,6 +682,7 @@ def _measure_python(value: Any) -> _Input:
             depth = max(depth, level + 1)
             stack.extend((v, level + 1, (path, f".{k}")) for k, v in item.items())
         elif isinstance(item, list | tuple):
+            items += len(item)
             if len(item) > longest:
                 longest, longest_at = len(item), path
             scalars = False
@@ -684,7 +694,7 @@ def _measure_python(value: Any) -> _Input:
             terms += scalars
         elif item is not None:
             terms += 1
-    return _Input(depth, longest, _render(longest_at), terms)
+    return _Input(depth, longest, _render(longest_at), terms, items)
 
 
 def repeated_fields(

@@ -963,6 +963,33 @@ def test_a_list_argument_one_item_too_long_is_refused(
     assert_only_authentication(statements, authenticated=True)
 
 
+def test_a_list_variable_used_many_times_counts_at_every_use(
+    gql: GraphQL, lamp: Product, as_editor: dict[str, str], settings: Any
+) -> None:
+    """A variable's list is charged at every place it is used: two uses of a
+    list of 2 are 4 items, over a limit of 3."""
+    settings.GRAPHQL_MAX_LIST_INPUT = 3
+    query = (
+        "query($names: [String!]) { products(filters: {name: {inList: $names},"
+        " OR: {description: {inList: $names}}}) { totalCount } }"
+    )
+
+    with sql_of_request() as statements:
+        answer = gql(query, {"names": ["a", "b"]}, headers=as_editor)
+
+    assert answer == {
+        "data": None,
+        "errors": [
+            refusal(
+                "Argument 'filters' has 4 list items in all; at most 3 are allowed.",
+                "BAD_USER_INPUT",
+                at(query, "products"),
+            )
+        ],
+    }
+    assert_only_authentication(statements, authenticated=True)
+
+
 def test_a_list_argument_as_long_as_allowed_runs(
     gql: GraphQL, lamp: Product, as_editor: dict[str, str], settings: Any
 ) -> None:

@@ -12,7 +12,7 @@ import pytest
 from strawberry.relay import to_base64
 
 from history import diff as diff_module
-from history.diff import MAX_SEGMENTS
+from history.diff import MAX_SEGMENTS, READ_DIFF_TOKENS
 from history.selectors import history_versions
 from products.models import MAX_DESCRIPTION_LENGTH, Product
 from products.services import product_create, product_update
@@ -163,12 +163,12 @@ def test_diff_against_computes_segments_off_the_event_loop_and_bounded(
     original = diff_module.text_segments
     threads_without_loop = []
 
-    def off_the_loop(old: str, new: str) -> Any:
+    def off_the_loop(old: str, new: str, **bounds: Any) -> Any:
         try:
             asyncio.get_running_loop()
         except RuntimeError:
-            threads_without_loop.append(True)
-            return original(old, new)
+            threads_without_loop.append(bounds)
+            return original(old, new, **bounds)
         raise AssertionError("a text diff was computed on the event loop")
 
     monkeypatch.setattr(diff_module, "text_segments", off_the_loop)
@@ -178,7 +178,8 @@ def test_diff_against_computes_segments_off_the_event_loop_and_bounded(
 
     assert "errors" not in answer, answer["errors"]
     (change,) = answer["data"]["node"]["diff"]
-    assert threads_without_loop == [True]
+    # Computed once, in a worker thread, with the bound of diffs made on read.
+    assert threads_without_loop == [{"max_tokens": READ_DIFF_TOKENS}]
     assert (change["oldValue"], change["newValue"]) == (
         long_text(2),
         edited(long_text(1), 97),
