@@ -80,6 +80,27 @@ def assert_only_authentication(statements: list[str], *, authenticated: bool) ->
         assert table in sql
 
 
+def assert_input_refused(
+    gql: GraphQL,
+    query: str,
+    variables: dict[str, Any],
+    message: str,
+    *,
+    at_field: str = "products",
+    headers: dict[str, str] | None = None,
+) -> None:
+    """The document is refused for an argument's value, BAD_USER_INPUT at
+    `at_field`, before it runs any SQL but the viewer's authentication."""
+    with sql_of_request() as statements:
+        answer = gql(query, variables, headers=headers)
+
+    assert answer == {
+        "data": None,
+        "errors": [refusal(message, "BAD_USER_INPUT", at(query, at_field))],
+    }
+    assert_only_authentication(statements, authenticated=headers is not None)
+
+
 def cost(nodes: int, depth: int, settings: Any) -> dict[str, Any]:
     """The `extensions` of an answer whose document was measured."""
     return {
@@ -947,20 +968,14 @@ def test_a_list_argument_one_item_too_long_is_refused(
 ) -> None:
     settings.GRAPHQL_MAX_LIST_INPUT = 3
 
-    with sql_of_request() as statements:
-        answer = gql(query, variables, headers=as_editor)
-
-    assert answer == {
-        "data": None,
-        "errors": [
-            refusal(
-                message,
-                "BAD_USER_INPUT",
-                at(query, "changes" if "'fields'" in message else "products"),
-            )
-        ],
-    }
-    assert_only_authentication(statements, authenticated=True)
+    assert_input_refused(
+        gql,
+        query,
+        variables,
+        message,
+        at_field="changes" if "'fields'" in message else "products",
+        headers=as_editor,
+    )
 
 
 def test_a_list_variable_used_many_times_counts_at_every_use(
@@ -974,20 +989,13 @@ def test_a_list_variable_used_many_times_counts_at_every_use(
         " OR: {description: {inList: $names}}}) { totalCount } }"
     )
 
-    with sql_of_request() as statements:
-        answer = gql(query, {"names": ["a", "b"]}, headers=as_editor)
-
-    assert answer == {
-        "data": None,
-        "errors": [
-            refusal(
-                "Argument 'filters' has 4 list items in all; at most 3 are allowed.",
-                "BAD_USER_INPUT",
-                at(query, "products"),
-            )
-        ],
-    }
-    assert_only_authentication(statements, authenticated=True)
+    assert_input_refused(
+        gql,
+        query,
+        {"names": ["a", "b"]},
+        "Argument 'filters' has 4 list items in all; at most 3 are allowed.",
+        headers=as_editor,
+    )
 
 
 def test_a_list_argument_as_long_as_allowed_runs(
@@ -1040,20 +1048,12 @@ def test_input_objects_one_level_too_deep_are_refused(
     # The filter, two ANDs, and the name's lookups: 4 input objects deep.
     settings.GRAPHQL_MAX_INPUT_DEPTH = 3
 
-    with sql_of_request() as statements:
-        answer = gql(query, variables)
-
-    assert answer == {
-        "data": None,
-        "errors": [
-            refusal(
-                "Argument 'filters' nests input objects 4 deep; at most 3 are allowed.",
-                "BAD_USER_INPUT",
-                at(query, "products"),
-            )
-        ],
-    }
-    assert_only_authentication(statements, authenticated=False)
+    assert_input_refused(
+        gql,
+        query,
+        variables,
+        "Argument 'filters' nests input objects 4 deep; at most 3 are allowed.",
+    )
 
 
 def test_input_objects_as_deep_as_allowed_run(
@@ -1130,20 +1130,9 @@ def test_a_filter_of_one_term_too_many_is_refused(
 ) -> None:
     settings.GRAPHQL_MAX_FILTER_TERMS = 2
 
-    with sql_of_request() as statements:
-        answer = gql(query, variables)
-
-    assert answer == {
-        "data": None,
-        "errors": [
-            refusal(
-                "Argument 'filters' has 3 terms; at most 2 are allowed.",
-                "BAD_USER_INPUT",
-                at(query, "products"),
-            )
-        ],
-    }
-    assert_only_authentication(statements, authenticated=False)
+    assert_input_refused(
+        gql, query, variables, "Argument 'filters' has 3 terms; at most 2 are allowed."
+    )
 
 
 def test_a_filter_of_as_many_terms_as_allowed_runs(
