@@ -137,12 +137,14 @@ def client_address(request: HttpRequest) -> str | None:
     header = request.META.get("HTTP_X_FORWARDED_FOR")
     remote = request.META.get("REMOTE_ADDR")
     peer = parse_ip(remote)
-    hops = [hop.strip() for hop in header.split(",")] if header else []
-    hops = hops[-MAX_FORWARDED_HOPS:]
+    every_hop = [hop.strip() for hop in header.split(",")] if header else []
+    # The server looks at every hop (past any number of trusted ones), so the
+    # check for its substitution does too; only the app's own walk is bounded.
+    hops = every_hop[-MAX_FORWARDED_HOPS:]
     trusted = _trusted_proxies()
-    if hops and settings.FORWARDED_ALLOW_IPS:
+    if every_hop and settings.FORWARDED_ALLOW_IPS:
         substituted = peer is None or any(
-            hop == remote or parse_ip(hop) == peer for hop in hops
+            hop == remote or parse_ip(hop) == peer for hop in every_hop
         )
         if substituted:
             server_peer = _server_trusted_peer()

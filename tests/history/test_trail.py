@@ -524,6 +524,14 @@ def test_forwarded_for_is_not_believed_by_default(
     assert write_from(remote, forwarded) == recorded
 
 
+def test_a_forged_address_behind_many_loopback_hops_is_not_believed(write_from):
+    """uvicorn walks the whole header past its trusted loopback hops: an
+    address it took from far to the left is still spotted as taken from it."""
+    hops = ", ".join(["127.0.0.1"] * (MAX_FORWARDED_HOPS + 8))
+
+    assert write_from("6.6.6.6", f"6.6.6.6, {hops}") == "127.0.0.1"
+
+
 def test_no_valid_peer_records_no_address(write_from):
     assert write_from("not-an-ip") is None
 
@@ -806,6 +814,8 @@ def test_uvicorn_with_its_defaults_does_not_record_a_forged_address(tmp_path):
                 garbage = create("not-an-ip, ,,")
                 # uvicorn puts this one in the client address itself.
                 substituted = create("not-an-ip")
+                # And this one, found past any number of loopback hops.
+                far = create("6.6.6.6, " + ", ".join(["127.0.0.1"] * 40))
                 recorded = client.post(
                     url,
                     json={
@@ -825,8 +835,9 @@ def test_uvicorn_with_its_defaults_does_not_record_a_forged_address(tmp_path):
     assert forged["data"]["createProduct"]["__typename"] == "Product", server_log
     assert garbage["data"]["createProduct"]["__typename"] == "Product", server_log
     assert substituted["data"]["createProduct"]["__typename"] == "Product", server_log
+    assert far["data"]["createProduct"]["__typename"] == "Product", server_log
     assert recorded == {
         "data": {
-            "productHistory": {"edges": [{"node": {"ipAddress": "127.0.0.1"}}] * 3}
+            "productHistory": {"edges": [{"node": {"ipAddress": "127.0.0.1"}}] * 4}
         }
     }, server_log
