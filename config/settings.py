@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "axes",
     "history",
     "products",
+    "schema",
 ]
 
 MIDDLEWARE = [
@@ -122,6 +123,9 @@ ASGI_APPLICATION = "config.asgi.application"
 DATABASE_STATEMENT_TIMEOUT_MS = int(
     os.environ.get("DATABASE_STATEMENT_TIMEOUT_MS", "5000")
 )
+# The most time one GraphQL request may spend in the database, over all its
+# statements (each bounded by the statement timeout above); 0: no total.
+DATABASE_REQUEST_BUDGET_MS = int(os.environ.get("DATABASE_REQUEST_BUDGET_MS", "10000"))
 
 
 def database_config(
@@ -248,6 +252,11 @@ LOGGING = {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        # A request for a host name not in ALLOWED_HOSTS is a client's error,
+        # answered 400; logged, anyone could fill the log with tracebacks.
+        "django.security.DisallowedHost": {"handlers": [], "propagate": False},
+    },
     "root": {
         "handlers": ["console"],
         "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO"),

@@ -17,3 +17,7 @@ urlpatterns = [
     # Without the slash too: a redirect would drop a POST's body.
     path("graphql", graphql_view),
 ]
+
+# Errors outside GraphQL are JSON too.
+handler400 = "config.views.bad_request"
+handler500 = "config.views.server_error"

@@ -44,6 +44,11 @@ READ_DIFF_TOKENS = 1_000
 changes), which no version stores: one request may ask for many of them, so
 each costs at most about 1/36 of a stored one."""
 
+READ_WORD_DIFFS = 20
+"""How many of those one request computes word by word; the others keep only
+the common start and end of the texts (one deletion and one insertion
+between), which costs a pass over the texts."""
+
 _TOKEN_RE = re.compile(r"\s+|\w+|[^\w\s]")
 # Interior EQUAL runs kept when a diff has too many segments: each one kept
 # splits a change in two (a DELETE and an INSERT each), and the first and last
@@ -134,11 +139,16 @@ class FieldChange:
             self.old_value or "", self.new_value or "", max_tokens=READ_DIFF_TOKENS
         )
 
-    def with_segments(self) -> FieldChange:
-        """This change with its segments computed, so that reading them is free."""
+    def with_segments(self, *, max_tokens: int = READ_DIFF_TOKENS) -> FieldChange:
+        """This change with its segments computed (aligned exactly up to
+        `max_tokens` a side; 0: only the common start and end are kept), so
+        that reading them is free."""
         if self.segments_known:
             return self
-        return dataclasses.replace(self, known_segments=tuple(self.segments or ()))
+        segments = text_segments(
+            self.old_value or "", self.new_value or "", max_tokens=max_tokens
+        )
+        return dataclasses.replace(self, known_segments=tuple(segments))
 
 
 def text_segments(

@@ -18,6 +18,8 @@ from strawberry.django.views import AsyncGraphQLView
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.types import Info
 
+from history.diff import READ_WORD_DIFFS
+from schema.budget import database_budget
 from schema.errors import REQUEST_ERROR_ATTRIBUTE, RequestErrorCode
 from schema.loaders import Loaders
 
@@ -52,6 +54,9 @@ class Context:
     response: HttpResponse
     viewer: Viewer
     loaders: Loaders = field(default_factory=Loaders)
+    # Word-level diffs the request may still compute when read (see
+    # `history.diff.READ_WORD_DIFFS`).
+    word_diffs_left: int = field(default_factory=lambda: READ_WORD_DIFFS)
 
 
 async def load_viewer(request: HttpRequest) -> Viewer:
@@ -145,7 +150,8 @@ class GraphQLView(AsyncGraphQLView[Context, None]):
             get_token(request)
         try:
             refuse_unreadable(request)
-            return await self.run(request=request)
+            with database_budget(settings.DATABASE_REQUEST_BUDGET_MS):
+                return await self.run(request=request)
         except RequestDataTooBig:  # a body longer than its Content-Length said
             return refusal(body_too_large())
         except TooManyFieldsSent:

@@ -19,6 +19,8 @@ from psycopg.errors import QueryCanceled
 from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import PreExecutionError
 
+from schema.budget import RequestOverBudget
+
 
 class AuthErrorCode(StrEnum):
     """Why a request or a login was refused."""
@@ -57,9 +59,10 @@ def _with_code(error: GraphQLError, code: str) -> GraphQLError:
 def is_statement_timeout(error: BaseException | None) -> bool:
     """Whether the database cancelled a statement that overran its time budget
     (`DATABASE_STATEMENT_TIMEOUT_MS`, PostgreSQL only: SQLite has no statement
-    timeout, so there nothing is ever cancelled)."""
-    return isinstance(error, OperationalError) and isinstance(
-        error.__cause__, QueryCanceled
+    timeout), or the request had spent its own (`DATABASE_REQUEST_BUDGET_MS`)."""
+    return isinstance(error, RequestOverBudget) or (
+        isinstance(error, OperationalError)
+        and isinstance(error.__cause__, QueryCanceled)
     )
 
 
@@ -74,12 +77,21 @@ def is_expected(error: GraphQLError) -> bool:
 
 
 def timeout_error(error: GraphQLError) -> GraphQLError:
-    """The answer to a statement cancelled by the database's time budget."""
+    """The answer to a statement cancelled by the database's time budget, or
+    refused because the request had spent its own."""
+    if isinstance(error.original_error, RequestOverBudget):
+        spent = (
+            "The request spent its database time budget of "
+            f"{settings.DATABASE_REQUEST_BUDGET_MS} ms; the rest of it did not run"
+        )
+    else:
+        spent = (
+            "The database did not answer within its time budget of "
+            f"{settings.DATABASE_STATEMENT_TIMEOUT_MS} ms; the statement was cancelled"
+        )
     return GraphQLError(
-        "The database did not answer within its time budget of "
-        f"{settings.DATABASE_STATEMENT_TIMEOUT_MS} ms; the statement was cancelled "
-        "and a change it belonged to rolled back. Ask for less (a narrower filter, "
-        "a smaller page) or try again later.",
+        f"{spent} and a change it belonged to rolled back. Ask for less (a narrower "
+        "filter, a smaller page, fewer aliases) or try again later.",
         nodes=error.nodes,
         source=error.source,
         positions=error.positions,
@@ -131,8 +143,7 @@ class ErrorPolicy(SchemaExtension):
         if is_statement_timeout(error.original_error):
             # Expected under load, not a bug: no traceback, but worth a line.
             logger.warning(
-                "Statement timeout (%s ms) in request %s: %s",
-                settings.DATABASE_STATEMENT_TIMEOUT_MS,
+                "Database time budget spent in request %s: %s",
                 getattr(request, "request_id", ""),
                 error.original_error,
             )

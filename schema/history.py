@@ -4,6 +4,7 @@ historical type shares (`VersionFields`)."""
 from __future__ import annotations
 
 import datetime
+import functools
 from enum import Enum
 from typing import Annotated, Any
 
@@ -79,13 +80,23 @@ class FieldChangeType:
             diff.MAX_SEGMENTS, per_list=MAX_TEXT_FIELDS * diff.MAX_SEGMENTS
         ),
     )
-    async def segments(self) -> list[TextSegmentType] | None:
+    async def segments(self, info: Info[Any, Any]) -> list[TextSegmentType] | None:
         change = self.change
         if not change.segments_known:
             # A diff between two arbitrary versions (`diff`, a revert's changes)
             # has no stored segments: bounded work, but CPU work, so not on the
-            # event loop; and only when selected.
-            change = await sync_to_async(change.with_segments, thread_sensitive=False)()
+            # event loop, only when selected, and word by word only for the
+            # first few of the request.
+            context = info.context
+            word_level = context.word_diffs_left > 0
+            context.word_diffs_left -= word_level
+            change = await sync_to_async(
+                functools.partial(
+                    change.with_segments,
+                    max_tokens=diff.READ_DIFF_TOKENS if word_level else 0,
+                ),
+                thread_sensitive=False,
+            )()
         segments = change.segments
         if segments is None:
             return None

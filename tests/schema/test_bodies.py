@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from asgiref.sync import async_to_sync
+from django.conf import settings
 from django.core.asgi import get_asgi_application
 from django.test import AsyncClient, Client
 from django.test.client import FakePayload
@@ -345,3 +346,18 @@ def test_an_oversized_body_is_not_read_past_the_limit(settings: Any) -> None:
     assert answer["errors"][0]["extensions"]["code"] == "BODY_TOO_LARGE"
     # 1 MiB and one byte: 17 chunks of 64 KiB, not 1024.
     assert consumed == settings.GRAPHQL_MAX_BODY_BYTES // len(chunk) + 1
+
+
+def test_an_unknown_host_is_a_json_error_and_no_logged_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.INFO):
+        response = post(QUERY, HTTP_HOST="evil.example")
+
+    assert_refused(response, 400, "BAD_REQUEST", "Bad request.")
+    # Django reports it on a logger of its own, which the settings route nowhere
+    # (pytest's capture still sees it); nothing else is logged as an error.
+    security = "django.security.DisallowedHost"
+    assert [r.name for r in caplog.records if r.levelno >= logging.ERROR] == [security]
+    loggers = cast(dict[str, Any], settings.LOGGING)["loggers"]
+    assert loggers[security] == {"handlers": [], "propagate": False}

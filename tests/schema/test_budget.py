@@ -17,6 +17,7 @@ from config.settings import database_config
 from history import selectors
 from products import services
 from products.models import Product
+from schema import budget as request_budget
 from tests.conftest import GraphQL
 from tests.factories import ProductFactory
 
@@ -34,7 +35,7 @@ CREATE = (
 TIMEOUT_MESSAGE = (
     f"The database did not answer within its time budget of {BUDGET_MS} ms; the "
     "statement was cancelled and a change it belonged to rolled back. Ask for "
-    "less (a narrower filter, a smaller page) or try again later."
+    "less (a narrower filter, a smaller page, fewer aliases) or try again later."
 )
 
 
@@ -169,3 +170,53 @@ def test_a_mutation_over_the_budget_is_a_timeout_error_and_writes_nothing(
     assert gql(CREATE, variables, user=editor) == {
         "data": {"createProduct": {"__typename": "Product", "name": "Desk"}}
     }
+
+
+# -- the request's total ---------------------------------------------------------
+
+
+def test_a_request_over_its_total_budget_runs_no_more_statements(
+    gql: GraphQL, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each statement is within its own timeout, but together they pass the
+    request's budget: the statements after that do not run, and the fields
+    that needed them are TIMEOUT errors. Each statement takes 20 ms of a
+    budget of 30 on the budget's clock."""
+    settings.DATABASE_REQUEST_BUDGET_MS = 30
+    products = [cast(Product, ProductFactory()) for _ in range(3)]
+    ticks = iter(range(10**6))
+    monkeypatch.setattr(request_budget, "perf_counter", lambda: next(ticks) * 0.02)
+    query = "query(" + ", ".join(f"$p{n}: ID!" for n in range(3)) + ") { "
+    query += " ".join(f"p{n}: product(id: $p{n}) {{ name }}" for n in range(3)) + " }"
+    variables = {f"p{n}": to_base64("Product", p.pk) for n, p in enumerate(products)}
+
+    answer = gql(query, variables)
+
+    assert answer == {
+        "data": {
+            "p0": {"name": products[0].name},
+            "p1": {"name": products[1].name},
+            "p2": None,
+        },
+        "errors": [
+            {
+                "message": "The request spent its database time budget of 30 ms; "
+                "the rest of it did not run and a change it belonged to rolled back. "
+                "Ask for less (a narrower filter, a smaller page, fewer aliases) or "
+                "try again later.",
+                "locations": [{"line": 1, "column": query.index("p2: product") + 1}],
+                "path": ["p2"],
+                "extensions": {"code": "TIMEOUT"},
+            }
+        ],
+    }
+
+
+def test_outside_a_request_there_is_no_total_budget(
+    db: None, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.DATABASE_REQUEST_BUDGET_MS = 30
+    ticks = iter(range(10**6))
+    monkeypatch.setattr(request_budget, "perf_counter", lambda: next(ticks) * 0.02)
+
+    assert len([ProductFactory() for _ in range(5)]) == 5

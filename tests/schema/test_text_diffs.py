@@ -16,6 +16,7 @@ from history.diff import MAX_SEGMENTS, READ_DIFF_TOKENS
 from history.selectors import history_versions
 from products.models import MAX_DESCRIPTION_LENGTH, Product
 from products.services import product_create, product_update
+from schema import context as schema_context
 
 pytestmark = pytest.mark.django_db
 
@@ -249,3 +250,45 @@ def test_changes_of_at_most_100_field_names(gql, editor, essay):
     assert [(e["message"], e["extensions"]["code"]) for e in refused["errors"]] == [
         ("`fields` takes at most 100 names.", "BAD_USER_INPUT")
     ]
+
+
+def test_past_its_allowance_a_request_keeps_only_the_ends_of_texts(
+    gql, editor, essay, monkeypatch
+):
+    """One request computes at most READ_WORD_DIFFS word-level diffs on read;
+    the others show the common start and end around one replacement."""
+    monkeypatch.setattr(schema_context, "READ_WORD_DIFFS", 1)
+    newest, edit, created = history_versions(model=Product, pk=essay.pk)
+    original = diff_module.text_segments
+    bounds: list[int] = []
+
+    def recording(old: str, new: str, *, max_tokens: int) -> Any:
+        bounds.append(max_tokens)
+        return original(old, new, max_tokens=max_tokens)
+
+    monkeypatch.setattr(diff_module, "text_segments", recording)
+    query = (
+        "query($a: ID!, $b: ID!, $against: ID!) {"
+        " a: node(id: $a) { ... on HistoricalProduct {"
+        " diff(against: $against) { segments { op text } } } }"
+        " b: node(id: $b) { ... on HistoricalProduct {"
+        " diff(against: $against) { segments { op text } } } } }"
+    )
+    variables = {
+        "a": version_gid(newest),
+        "b": version_gid(edit),
+        "against": version_gid(created),
+    }
+
+    answer = gql(query, variables, user=editor)
+
+    assert "errors" not in answer, answer["errors"]
+    assert sorted(bounds) == [0, READ_DIFF_TOKENS]
+    for alias in ("a", "b"):
+        (change,) = answer["data"][alias]["diff"]
+        old, new = (
+            long_text(1),
+            (long_text(2) if alias == "a" else edited(long_text(1), 97)),
+        )
+        assert rebuilt(change["segments"], "INSERT") == old
+        assert rebuilt(change["segments"], "DELETE") == new
