@@ -115,8 +115,8 @@ def lock_objects(
     statement, in key order, so that concurrent callers cannot deadlock.
     SQLite runs one writing transaction at a time anyway.
 
-    `shared` locks are for writers that only point to the objects (a product
-    put into a category): they do not wait for each other, only for holders of
+    `shared` locks are for writers that only point to the objects (an object
+    put into a group): they do not wait for each other, only for holders of
     the exclusive lock (a writer or deleter of the object itself), so an object
     cannot be deleted while a reference to it is being written.
     """
@@ -515,8 +515,8 @@ def _lock_referenced(
     """Keep the objects `version`'s relations among `names` point to from
     being deleted until the transaction ends (a shared `lock_objects` lock)."""
     snapshot = getattr(version, "history_snapshot", None) or {}
-    # Many-to-many targets first, then foreign keys: the order writers take
-    # them in (tags, then the category, then the product).
+    # Many-to-many targets first, then foreign keys, then (by the caller) the
+    # object itself: the order every writer takes them in.
     ordered = sorted(tracked_fields(model), key=lambda field: not is_m2m(field))
     for model_field in ordered:
         if model_field.name not in names:

@@ -27,8 +27,7 @@ USERNAME_LENGTH = cast(
 # The most characters of a version's search text. PostgreSQL refuses a tsvector
 # over 1 MB ("string is too long for tsvector"), and the GIN index computes one
 # on every insert: 64 Ki characters are at most 256 KB of UTF-8, far inside
-# the limit whatever the words, and far more than anyone searches by (a
-# description is at most 10,000 characters, a reason 1,000).
+# the limit whatever the words, and far more than anyone searches by.
 MAX_SEARCH_TEXT = 65_536
 
 

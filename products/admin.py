@@ -7,11 +7,9 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.db import models, transaction
 from django.forms import ModelForm
-from django.http import HttpRequest
 
-from history.admin import TrackedModelAdmin, refusals_forbidden
+from history.admin import AdminServices, ServiceWritesMixin, TrackedModelAdmin
 from products.models import MAX_TAGS, Category, Product, Tag
 from products.services import (
     CATEGORY_FIELDS,
@@ -24,22 +22,6 @@ from products.services import (
     product_update,
     tag_delete,
 )
-
-
-def service_data(form: ModelForm[Any], names: tuple[str, ...]) -> dict[str, Any]:
-    """What a valid admin form holds, as the services take it: related objects
-    by primary key, tags by name."""
-    data: dict[str, Any] = {}
-    for name in names:
-        if name not in form.cleaned_data:
-            continue
-        value = form.cleaned_data[name]
-        if name == "tags":
-            value = [tag.name for tag in value]
-        elif isinstance(value, models.Model):
-            value = value.pk
-        data[name] = value
-    return data
 
 
 class ProductForm(forms.ModelForm):
@@ -62,57 +44,37 @@ class ProductAdmin(TrackedModelAdmin):
     list_display = ("id", "name", "category", "price", "quantity", "updated_at")
     list_filter = ("category",)
     search_fields = ("name", "description")
+    services = AdminServices(
+        create=product_create, update=product_update, delete=product_delete
+    )
+    service_fields = (*PRODUCT_FIELDS, "tags")
 
-    def save_model(
-        self, request: HttpRequest, obj: Product, form: ModelForm[Any], change: bool
-    ) -> None:
-        data = service_data(form, (*PRODUCT_FIELDS, "tags"))
-        with refusals_forbidden():
-            if change:
-                product_update(pk=obj.pk, data=data, actor=request.user)
-            else:
-                obj.pk = product_create(data=data, actor=request.user).pk
-        obj.refresh_from_db()
-
-    def delete_model(self, request: HttpRequest, obj: Product) -> None:
-        with refusals_forbidden():
-            product_delete(pk=obj.pk, actor=request.user)
+    def service_data(self, form: ModelForm[Any]) -> dict[str, Any]:
+        data = super().service_data(form)
+        if "tags" in form.cleaned_data:  # the services take tags by name
+            data["tags"] = [tag.name for tag in form.cleaned_data["tags"]]
+        return data
 
 
 @admin.register(Category)
 class CategoryAdmin(TrackedModelAdmin):
+    """Deleting a category that has products is refused by the admin (the
+    foreign key is PROTECT); one that gained a product since leaves it,
+    recorded, as `category_delete` does."""
+
     list_display = ("id", "name", "updated_at")
     search_fields = ("name",)
-
-    def save_model(
-        self, request: HttpRequest, obj: Category, form: ModelForm[Any], change: bool
-    ) -> None:
-        data = service_data(form, CATEGORY_FIELDS)
-        with refusals_forbidden():
-            if change:
-                category_update(pk=obj.pk, data=data, actor=request.user)
-            else:
-                obj.pk = category_create(data=data, actor=request.user).pk
-        obj.refresh_from_db()
-
-    def delete_model(self, request: HttpRequest, obj: Category) -> None:
-        # The admin refuses to delete a category that has products (the foreign
-        # key is PROTECT); one that gained a product since leaves it recorded.
-        with refusals_forbidden():
-            category_delete(pk=obj.pk, actor=request.user)
+    services = AdminServices(
+        create=category_create, update=category_update, delete=category_delete
+    )
+    service_fields = CATEGORY_FIELDS
 
 
 @admin.register(Tag)
-class TagAdmin(admin.ModelAdmin):
+class TagAdmin(ServiceWritesMixin, admin.ModelAdmin):
+    """Tags are created and renamed as they are (versions keep the names they
+    had); deleting one goes through `tag_delete`, which records a version of
+    each product that had it."""
+
     search_fields = ("name",)
-
-    def delete_model(self, request: HttpRequest, obj: Tag) -> None:
-        with refusals_forbidden():
-            tag_delete(pk=obj.pk, actor=request.user)
-
-    def delete_queryset(
-        self, request: HttpRequest, queryset: models.QuerySet[Tag]
-    ) -> None:
-        with transaction.atomic(), refusals_forbidden():
-            for tag in queryset:
-                tag_delete(pk=tag.pk, actor=request.user)
+    services = AdminServices(delete=tag_delete)

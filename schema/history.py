@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import inspect
 from enum import Enum
 from typing import Annotated, Any
 
@@ -17,6 +18,7 @@ from graphql import GraphQLError
 from strawberry import relay
 from strawberry.types import Info
 from strawberry.utils.str_converters import to_camel_case, to_snake_case
+from strawberry_django.fields.field import StrawberryDjangoField
 
 from history import diff
 from history.errors import HistoryErrorCode
@@ -214,21 +216,26 @@ def snapshot_user_of(record: Any) -> Any | None:
     )
 
 
-async def load_version_user(info: Info[Any, Any], record: Any) -> Any | None:
-    """Who made a version: the live user while it exists (selected with the
-    version by the optimizer, else batched per request), otherwise the user as
+class VersionUserField(StrawberryDjangoField):
+    """`history_user`, read as any relation is (selected with the version by the
+    optimizer, at no cost of its own), and once the user is deleted, the user as
     the version's snapshot keeps it."""
-    if record.history_user_id is not None:
-        field = type(record)._meta.get_field("history_user")
-        if field.is_cached(record):
-            user = field.get_cached_value(record)
-        else:
-            user = await info.context.loaders.objects(get_user_model()).load(
-                record.history_user_id
-            )
-        if user is not None:
-            return user
-    return snapshot_user_of(record)
+
+    def get_result(
+        self,
+        source: Any,
+        info: Info[Any, Any] | None,
+        args: list[Any],
+        kwargs: dict[str, Any],
+    ) -> Any:
+        result = super().get_result(source, info, args, kwargs)
+        if inspect.isawaitable(result):
+
+            async def or_snapshot() -> Any:
+                return await result or snapshot_user_of(source)
+
+            return or_snapshot()
+        return result or snapshot_user_of(source)
 
 
 @strawberry.type
@@ -248,22 +255,14 @@ class VersionFields:
         description="Why the change was made."
     )
 
-    @strawberry_django.field(
-        select_related=["history_user"],
-        only=[
-            "history_user_id",
-            "history_user__id",
-            "history_user__username",
-            "history_user_pk",
-            "history_username",
-        ],
+    history_user: UserType | None = strawberry_django.field(
+        field_cls=VersionUserField,
+        only=["history_user_pk", "history_username"],
         description=(
             "Who made the change; after the user was deleted, still their id and "
             "the username they had. Null for changes made outside a request."
         ),
     )
-    async def history_user(self, info: Info[Any, Any]) -> UserType | None:
-        return await load_version_user(info, self)
 
     @strawberry_django.field(
         only=sorted(STORED_DIFF_COLUMNS),

@@ -593,6 +593,14 @@ def test_a_server_that_does_not_rewrite_addresses(settings, write_from):
 # -- large texts -----------------------------------------------------------------
 
 
+def invalid(field: str) -> dict[str, Any]:
+    """The payload of a write refused for an invalid `field`."""
+    return {
+        "__typename": "OperationInfo",
+        "messages": [{"kind": "VALIDATION", "code": "INVALID", "field": field}],
+    }
+
+
 def test_an_over_long_description_is_refused_and_writes_nothing(gql, editor):
     answer = gql(
         CREATE,
@@ -606,16 +614,7 @@ def test_an_over_long_description_is_refused_and_writes_nothing(gql, editor):
         user=editor,
     )
 
-    assert answer == {
-        "data": {
-            "createProduct": {
-                "__typename": "OperationInfo",
-                "messages": [
-                    {"kind": "VALIDATION", "code": "INVALID", "field": "description"}
-                ],
-            }
-        }
-    }
+    assert answer == {"data": {"createProduct": invalid("description")}}
     assert not Product.objects.exists()
     assert not HistoricalProduct.objects.exists()
 
@@ -629,10 +628,7 @@ def test_an_over_long_update_of_the_description_is_refused(gql, editor):
         user=editor,
     )
 
-    assert answer["data"]["updateProduct"] == {
-        "__typename": "OperationInfo",
-        "messages": [{"kind": "VALIDATION", "code": "INVALID", "field": "description"}],
-    }
+    assert answer["data"]["updateProduct"] == invalid("description")
     assert HistoricalProduct.objects.count() == 1
 
 
@@ -649,16 +645,7 @@ def test_an_over_long_reason_is_refused(gql, editor):
         user=editor,
     )
 
-    assert answer == {
-        "data": {
-            "createProduct": {
-                "__typename": "OperationInfo",
-                "messages": [
-                    {"kind": "VALIDATION", "code": "INVALID", "field": "reason"}
-                ],
-            }
-        }
-    }
+    assert answer == {"data": {"createProduct": invalid("reason")}}
     assert not Product.objects.exists()
     ok = gql(
         CREATE,
