@@ -36,8 +36,13 @@ class _DeniedFieldFinder(Visitor):
             return None
         definition = field_def.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
         for permission_class in getattr(definition, "permission_classes", ()):
+            allows = getattr(permission_class, "allows", None)
             required = getattr(permission_class, "required_permission", None)
-            if required is not None and not self.viewer.has_perm(required):
+            if allows is not None:
+                denied = not allows(self.viewer)
+            else:
+                denied = required is not None and not self.viewer.has_perm(required)
+            if denied:
                 self.denied = (node, permission_class.message or "")
                 return self.BREAK
         return None

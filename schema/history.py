@@ -238,9 +238,16 @@ class VersionUserField(StrawberryDjangoField):
         return result or snapshot_user_of(source)
 
 
-@strawberry.type
-class VersionFields:
-    """The fields every historical type shares."""
+@strawberry.interface(
+    name="Version",
+    description="What every version of every tracked model has.",
+)
+class Version(relay.Node):
+    """The fields every historical type shares; each implements this interface.
+
+    A historical type narrows `previous`, `next` and `revertedFrom` to its own
+    type; clients can write one fragment on `Version` for any model.
+    """
 
     history_id: int = strawberry_django.field(
         description="Sequential id of this version."
@@ -354,6 +361,46 @@ class VersionFields:
         if not viewer_of(info).is_staff:
             return None
         return self.history_request_id  # type: ignore[attr-defined]
+
+    @strawberry_django.field(
+        only=["id", "history_id"],
+        description="The version of the same object just before this one.",
+    )
+    async def previous(self, info: Info[Any, Any]) -> Version | None:
+        return await load_neighbour(info, self, newer=False)
+
+    @strawberry_django.field(
+        only=["id", "history_id"],
+        description="The version of the same object just after this one.",
+    )
+    async def next(self, info: Info[Any, Any]) -> Version | None:
+        return await load_neighbour(info, self, newer=True)
+
+    @strawberry_django.field(
+        only=["history_reverted_from_id"],
+        description="Set when a revert made this version: the version it went back to.",
+    )
+    async def reverted_from(self, info: Info[Any, Any]) -> Version | None:
+        return await load_version(
+            info,
+            tracked_model_for(type(self)),
+            self.history_reverted_from_id,  # type: ignore[attr-defined]
+        )
+
+    @strawberry_django.field(
+        only=["id"],
+        description="Global id of the tracked object; valid after its deletion.",
+    )
+    def object_id(self) -> relay.GlobalID:
+        return object_global_id(self)
+
+    @strawberry_django.field(
+        name="object",
+        only=["id"],
+        description="The live object; null once it has been deleted.",
+    )
+    async def live_object(self, info: Info[Any, Any]) -> relay.Node | None:
+        return await load_live_object(info, self)
 
     @classmethod
     def get_queryset(cls, queryset: Any, info: Info[Any, Any], **kwargs: Any) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from typing import Any, cast
 
@@ -105,3 +106,18 @@ def _not_found(node_type: type) -> Exception:
     model = get_django_definition(node_type, strict=True).model
     error: Exception = model.DoesNotExist()
     return error
+
+
+def changeset_key(value: str | relay.GlobalID | None) -> uuid.UUID | None:
+    """The key a `Changeset` global id names, or None."""
+    if value is None:
+        return None
+    try:
+        global_id = (
+            value if isinstance(value, relay.GlobalID) else relay.GlobalID.from_id(value)
+        )
+        if global_id.type_name != "Changeset":
+            return None
+        return uuid.UUID(global_id.node_id)
+    except (ValueError, TypeError, AttributeError):
+        return None

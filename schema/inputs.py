@@ -60,16 +60,45 @@ class UpdateProductInput:
     reason: str | None = strawberry.field(default=None, description=REASON)
 
 
-@strawberry.input(name="DeleteProductInput", description="A product to delete.")
-class DeleteProductInput:
-    id: strawberry.ID = strawberry.field(description="The product.")
-    reason: str | None = strawberry.field(
-        default=None, description="Why: stored as the DELETED version's change reason."
+@strawberry.input(name="RevertInput", description="Bring any tracked object back to one of its versions.")
+class RevertInput:
+    record: strawberry.ID = strawberry.field(
+        description="The version to go back to: any version of any tracked model."
+    )
+    reason: str = strawberry.field(
+        description="Required, not blank; stored as the new version's change reason."
+    )
+    fields: list[str] | None = strawberry.field(
+        default=None,
+        description='Revert only these fields (API names, e.g. "price", "tags").',
+    )
+    expected_latest: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Refuse (code STALE) unless this is still the object's newest version.",
+    )
+    dry_run: bool | None = strawberry.field(
+        default=False, description="Report the changes, write nothing."
     )
 
 
-@strawberry.input(description="What every revert input has.")
-class RevertInput:
+@strawberry.input(
+    name="RevertChangesetInput",
+    description="Undo everything one changeset wrote, in one transaction.",
+)
+class RevertChangesetInput:
+    id: strawberry.ID = strawberry.field(description="The changeset.")
+    reason: str = strawberry.field(
+        description="Required, not blank; stored on every version the revert writes."
+    )
+    dry_run: bool | None = strawberry.field(
+        default=False, description="Report the changes, write nothing."
+    )
+
+
+@strawberry.input(description="What every per-model revert input has.")
+class RevertFields:
+    """What every revert input has, besides what it reverts."""
+
     reason: str = strawberry.field(
         description="Required, not blank; stored as the new version's change reason."
     )
@@ -83,21 +112,6 @@ class RevertInput:
     )
     dry_run: bool | None = strawberry.field(
         default=False, description="Report the changes, write nothing."
-    )
-
-
-@strawberry.input(
-    name="RevertProductInput",
-    description="Bring a product back to one of its versions.",
-)
-class RevertProductInput(RevertInput):
-    id: strawberry.ID = strawberry.field(
-        description="The product; a deleted product is restored under the same id."
-    )
-    record: strawberry.ID = strawberry.field(
-        description=(
-            "The HistoricalProduct to go back to; it must belong to this product."
-        )
     )
 
 
@@ -121,30 +135,6 @@ class UpdateCategoryInput:
         default=strawberry.UNSET, description="New description."
     )
     reason: str | None = strawberry.field(default=None, description=REASON)
-
-
-@strawberry.input(
-    name="DeleteCategoryInput",
-    description="A category to delete; its products leave it, each with a version.",
-)
-class DeleteCategoryInput:
-    id: strawberry.ID = strawberry.field(description="The category.")
-    reason: str | None = strawberry.field(
-        default=None, description="Why: stored as the DELETED version's change reason."
-    )
-
-
-@strawberry.input(
-    name="RevertCategoryInput",
-    description="Bring a category back to one of its versions.",
-)
-class RevertCategoryInput(RevertInput):
-    id: strawberry.ID = strawberry.field(
-        description="The category; a deleted category is restored under the same id."
-    )
-    record: strawberry.ID = strawberry.field(
-        description="The HistoricalCategory to go back to; it must belong to it."
-    )
 
 
 @strawberry.input(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db import models
@@ -36,3 +37,33 @@ def history_permission(model: type[models.Model]) -> type[BasePermission]:
 
     CanViewHistory.__name__ = f"CanView{model.__name__}History"
     return CanViewHistory
+
+
+def readable_models(viewer: Any, models_: list[type[models.Model]]) -> list[type[models.Model]]:
+    """The models among `models_` whose history the viewer may read."""
+    return [m for m in models_ if viewer.has_perm(history_view_permission(m))]
+
+
+def any_history_permission(
+    tracked_models: Callable[[], list[type[models.Model]]],
+) -> type[BasePermission]:
+    """A field permission that refuses viewers who may read no tracked model's
+    history (the field then answers only the models they may read)."""
+
+    class CanViewSomeHistory(BasePermission):
+        message = (
+            "You need the history permission of at least one tracked model "
+            "(e.g. products.view_historicalproduct)."
+        )
+        error_extensions = {"code": PERMISSION_DENIED}
+
+        @staticmethod
+        def allows(viewer: Any) -> bool:
+            return bool(readable_models(viewer, tracked_models()))
+
+        def has_permission(
+            self, source: Any, info: Info[Any, Any], **kwargs: Any
+        ) -> bool:
+            return self.allows(viewer_of(info))
+
+    return CanViewSomeHistory

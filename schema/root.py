@@ -5,14 +5,18 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import importlib
+
 import strawberry
 from django.conf import settings
 from graphql import GraphQLError
 from strawberry.extensions import DisableIntrospection
 from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
+from schema import audit, generate, registry
 from schema.errors import ErrorPolicy, is_expected
 from schema.extensions import RefuseDeniedOperations
 from schema.limits import QueryLimits
@@ -49,9 +53,29 @@ class CatalogSchema(strawberry.Schema):
             super().process_errors(unexpected, execution_context)
 
 
+def root_types() -> tuple[type, type]:
+    """The root query and mutation: the fixed fields, those generated for each
+    tracked model declared in the `HISTORY_GRAPHQL_MODULES` setting, and those
+    that serve them all."""
+    for module in settings.HISTORY_GRAPHQL_MODULES:
+        importlib.import_module(module)
+    tracked = registry.entries()
+    audit_query, audit_mutation = audit.build()
+    query = merge_types(
+        "Query",
+        (Query, *(generate.query_type(entry) for entry in tracked), audit_query),
+    )
+    mutation = merge_types(
+        "Mutation",
+        (*(generate.mutation_type(entry) for entry in tracked), Mutation, audit_mutation),
+    )
+    return query, mutation
+
+
+query, mutation = root_types()
 schema = CatalogSchema(
-    query=Query,
-    mutation=Mutation,
+    query=query,
+    mutation=mutation,
     config=StrawberryConfig(relay_max_results=settings.GRAPHQL_MAX_PAGE_SIZE),
     extensions=extensions,
     scalar_overrides={Decimal: FiniteDecimal},
