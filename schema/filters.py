@@ -13,8 +13,8 @@ from strawberry.utils.str_converters import to_snake_case
 from strawberry_django import ComparisonFilterLookup, DatetimeFilterLookup
 
 from history.search import search_versions
-from history.services import text_problem
 from history.tracking import history_model_for, m2m_history_model
+from history.validation import text_problem
 from products.models import Category, Product
 from schema.history import HistoryTypeEnum
 from schema.ids import pk_of

@@ -21,7 +21,7 @@ from strawberry_django.fields.types import OperationInfo
 
 from history.auth import LoginRefused, user_login_check
 from history.errors import HistoryErrorCode, operation_error
-from history.services import RevertResult
+from history.revert import RevertResult
 from history.tracking import MAX_CHANGES, tracked_field_names
 from products import services
 from products.models import Category, Product
