@@ -16,27 +16,19 @@ from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from history.bulk import record_bulk_versions
 from history.errors import (
     HistoryErrorCode,
     OperationDenied,
     as_invalid,
     operation_error,
 )
+from history.locks import lock_object, lock_objects
 from history.managers import tracked_bulk
-from history.services import (
-    RevertResult,
-    assign_fields,
-    clean_reason,
-    history_delete,
-    history_revert,
-    history_save,
-    lock_object,
-    lock_objects,
-    record_bulk_versions,
-    require_permission,
-    text_problem,
-)
-from history.signals import user_snapshot
+from history.revert import RevertResult, history_revert
+from history.validation import assign_fields, clean_reason, text_problem
+from history.versions import user_snapshot
+from history.writes import history_delete, history_save, require_permission
 from products.models import MAX_TAGS, Category, Product, Tag
 
 PRODUCT_FIELDS = (

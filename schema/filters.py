@@ -13,7 +13,7 @@ from strawberry.utils.str_converters import to_snake_case
 from strawberry_django import ComparisonFilterLookup, DatetimeFilterLookup
 
 from history.search import search_versions
-from history.services import text_problem
+from history.validation import text_problem
 from schema.history import HistoryTypeEnum
 from schema.ids import pk_of
 

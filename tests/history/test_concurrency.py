@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, connections
 from simple_history.signals import pre_create_historical_record
 
-from history.services import history_revert
+from history.revert import history_revert
 from products.models import Product
 from products.services import product_create, product_delete, product_update
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from simple_history.utils import bulk_update_with_history
 
 from history import diff as diff_module
+from history.bulk import record_bulk_versions
 from history.diff import (
     MAX_DIFF_TOKENS,
     MAX_SEGMENTS,
@@ -28,7 +29,6 @@ from history.diff import (
 )
 from history.managers import tracked_bulk
 from history.selectors import history_versions
-from history.services import record_bulk_versions
 from history.state import FieldState, state_diff, state_of
 from products.models import Product
 from products.services import product_create, product_update

@@ -23,8 +23,9 @@ from django.test import Client
 from strawberry.relay import to_base64
 
 from history.context import MAX_FORWARDED_HOPS
-from history.services import MAX_REASON_LENGTH, history_save
-from history.signals import MAX_SEARCH_TEXT, fair_shares, search_text
+from history.validation import MAX_REASON_LENGTH
+from history.versions import MAX_SEARCH_TEXT, fair_shares, search_text
+from history.writes import history_save
 from products import services as products_services
 from products.models import (
     MAX_DESCRIPTION_LENGTH,

@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from simple_history.signals import pre_create_historical_record
 
-from history.services import history_revert
+from history.revert import history_revert
 from products.models import Category, Product
 from products.services import (
     category_create,

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from strawberry.relay import to_base64
 
-from history.services import CONCEALED_REFUSAL, history_revert
+from history.revert import CONCEALED_REFUSAL, history_revert
 from products import services
 from products.models import Category, Product
 from tests.conftest import GraphQL
@@ -190,8 +190,8 @@ UNUSABLE = {
         refused(
             "STALE",
             "expectedLatest",
-            "The object has changed since: expectedLatest is no longer its newest "
-            "version.",
+            "The object has changed since: the version expected to be its newest "
+            "no longer is.",
         ),
     ),
     "nothing-to-revert": (

@@ -1,44 +1,21 @@
-"""Writes that record versions: save, delete and revert any tracked model.
-
-Every write runs in one transaction, so a change and its version commit together
-or not at all. `actor` is the user making the change; `None` means a process
-outside any request (a shell, a job), which is not permission-checked and is
-recorded with no user.
-"""
+"""Reverts: bring an object back to the values of one of its versions."""
 
 from __future__ import annotations
 
-import datetime
-import zlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 from django.core.exceptions import ValidationError
-from django.db import connection, models, transaction
+from django.db import models, transaction
 from django.utils import timezone
 
-from history.context import current_request_context
-from history.diff import FieldChange, fill_version_diff, history_diff
-from history.errors import (
-    HistoryErrorCode,
-    OperationDenied,
-    as_invalid,
-    operation_error,
-)
-from history.m2m import record_current_m2m_rows
-from history.selectors import history_latest, history_latest_many
-from history.signals import (
-    HISTORY_TYPE_ATTRIBUTE,
-    REVERTED_FROM_ATTRIBUTE,
-    search_text,
-)
-from history.state import related_snapshots
+from history.diff import FieldChange, history_diff
+from history.errors import HistoryErrorCode, OperationDenied, operation_error
+from history.locks import lock_object, lock_objects
+from history.selectors import history_latest
 from history.tracking import (
-    CREATED,
     DELETED,
-    canonical_text,
     history_model_for,
     history_view_permission,
     is_foreign_key,
@@ -47,10 +24,8 @@ from history.tracking import (
     tracked_field_names,
     tracked_fields,
 )
-
-# The longest change reason, in characters: a sentence or a paragraph, with a
-# ticket reference; a document does not belong in the audit trail.
-MAX_REASON_LENGTH = 1000
+from history.validation import check_fields, clean_reason
+from history.writes import history_save, require_permission
 
 
 @dataclass(frozen=True)
@@ -60,270 +35,6 @@ class RevertResult:
     instance: models.Model
     record: Any | None
     changes: list[FieldChange] = field(default_factory=list)
-
-
-def require_permission(
-    actor: Any | None, model: type[models.Model], action: str
-) -> None:
-    """Refuse unless `actor` holds `<app>.<action>_<model>`; `None` is the system."""
-    if actor is None:
-        return
-    permission = f"{model._meta.app_label}.{action}_{model._meta.model_name}"
-    if not actor.has_perm(permission):
-        raise OperationDenied(f"You do not have the {permission} permission.")
-
-
-def text_problem(value: str) -> str | None:
-    """Why a text cannot be stored (NUL characters, lone surrogates), or None."""
-    if "\x00" in value:
-        return "Null characters are not allowed."
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return "The text is not valid Unicode (it has a lone surrogate)."
-    return None
-
-
-def clean_reason(reason: str | None, *, required: bool) -> str | None:
-    """Strip a change reason; refuse a missing or blank one when it is required,
-    and one longer than `MAX_REASON_LENGTH` characters."""
-    cleaned = reason.strip() if reason is not None else None
-    problem = text_problem(cleaned) if cleaned else None
-    if cleaned and len(cleaned) > MAX_REASON_LENGTH:
-        problem = f"A reason is at most {MAX_REASON_LENGTH} characters."
-    if problem:
-        raise operation_error(HistoryErrorCode.INVALID, problem, field="reason")
-    if required and not cleaned:
-        raise operation_error(
-            HistoryErrorCode.REASON_REQUIRED, "A reason is required.", field="reason"
-        )
-    return cleaned or None
-
-
-def _lock_key(model: type[models.Model], pk: Any) -> int:
-    label = zlib.crc32(model._meta.label_lower.encode())
-    return ((label << 32) | (zlib.crc32(str(pk).encode()) & 0xFFFFFFFF)) - (1 << 63)
-
-
-def lock_objects(
-    model: type[models.Model], pks: Iterable[Any], *, shared: bool = False
-) -> None:
-    """Serialise writers of some objects, whether or not their rows exist.
-
-    On PostgreSQL, transaction-scoped advisory locks on (model, pk) cover deleted
-    objects too, whose restore has no row to lock; they are taken in one
-    statement, in key order, so that concurrent callers cannot deadlock.
-    SQLite runs one writing transaction at a time anyway.
-
-    `shared` locks are for writers that only point to the objects (an object
-    put into a group): they do not wait for each other, only for holders of
-    the exclusive lock (a writer or deleter of the object itself), so an object
-    cannot be deleted while a reference to it is being written.
-    """
-    keys = sorted({_lock_key(model, pk) for pk in pks if pk is not None})
-    if connection.vendor != "postgresql" or not keys:
-        return
-    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {function}(key) FROM unnest(%s::bigint[]) AS key ORDER BY key",
-            [keys],
-        )
-
-
-def lock_object(model: type[models.Model], pk: Any, *, shared: bool = False) -> None:
-    """Serialise writers of one object; see `lock_objects`."""
-    lock_objects(model, [pk], shared=shared)
-
-
-def assign_fields(
-    instance: models.Model, data: Mapping[str, Any], *, allowed: Iterable[str]
-) -> bool:
-    """Set fields of `instance` from `data`; whether any tracked value changed.
-
-    Raises:
-        ValidationError: UNKNOWN_FIELD for a name outside `allowed`, INVALID for
-            a null given to a field that cannot be null or a text that cannot be
-            stored.
-    """
-    allowed = set(allowed)
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise operation_error(
-            HistoryErrorCode.UNKNOWN_FIELD, f"Unknown fields: {', '.join(unknown)}."
-        )
-    problems = {
-        name: problem
-        for name, value in data.items()
-        if isinstance(value, str) and (problem := text_problem(value))
-    }
-    if problems:
-        raise ValidationError(
-            {
-                name: ValidationError(problem, code=HistoryErrorCode.INVALID)
-                for name, problem in problems.items()
-            }
-        )
-    model = type(instance)
-    nulls = [
-        name
-        for name, value in data.items()
-        if value is None and not model._meta.get_field(name).null
-    ]
-    if nulls:
-        raise ValidationError(
-            {
-                name: ValidationError(
-                    "This field cannot be null.", code=HistoryErrorCode.INVALID
-                )
-                for name in nulls
-            }
-        )
-    fields = [
-        cast("models.Field[Any, Any]", model._meta.get_field(name)) for name in data
-    ]
-    before = [canonical_text(f, getattr(instance, f.attname)) for f in fields]
-    for name, value in data.items():
-        setattr(instance, name, value)
-    after = [canonical_text(f, getattr(instance, f.attname)) for f in fields]
-    return instance.pk is None or before != after
-
-
-@contextmanager
-def record_bulk_versions(
-    model: type[models.Model],
-    instances: Sequence[models.Model],
-    *,
-    actor: Any | None,
-    reason: str | None,
-) -> Iterator[datetime.datetime]:
-    """Complete the versions a simple-history bulk helper writes.
-
-    Wrap `bulk_create_with_history` / `bulk_update_with_history`, passing them
-    the yielded `default_date` and `custom_historical_attrs=user_snapshot(actor)`
-    (who made them, kept after the user is deleted). Afterwards each version
-    they wrote gets what `fill_version` gives a single save: its diff against
-    the object's previous version, its related-object snapshot and many-to-many
-    rows, its search text and the request context. A constant number of
-    queries, whatever the size.
-    """
-    history_model = history_model_for(model)
-    pk_name = model._meta.pk.attname
-    date = timezone.now()
-    existing = [obj.pk for obj in instances if obj.pk is not None]
-    previous = {
-        getattr(v, pk_name): v for v in history_latest_many(model=model, pks=existing)
-    }
-    yield date
-    pks = [obj.pk for obj in instances]
-    versions = list(
-        history_model.objects.filter(history_date=date, **{f"{pk_name}__in": pks})
-    )
-    snapshots = related_snapshots(model, instances)
-    context = current_request_context()
-    for version in versions:
-        pk = getattr(version, pk_name)
-        version.history_snapshot = snapshots.get(pk, {})
-        fill_version_diff(model=model, version=version, previous=previous.get(pk))
-        version.history_search = search_text(version)
-        if context is not None:
-            version.history_ip_address = context.ip_address
-            version.history_user_agent = context.user_agent
-            version.history_request_id = context.request_id
-    history_model.objects.bulk_update(
-        versions,
-        [
-            "history_snapshot",
-            "history_changes",
-            "history_segments",
-            "history_search",
-            "history_ip_address",
-            "history_user_agent",
-            "history_request_id",
-        ],
-    )
-    record_current_m2m_rows(model, versions)
-
-
-def history_save(
-    *,
-    instance: models.Model,
-    actor: Any | None,
-    reason: str | None,
-    reverted_from: Any | None = None,
-    force_insert: bool = False,
-    m2m: Mapping[str, Iterable[Any]] | None = None,
-) -> None:
-    """Validate and save a tracked instance, recording one version.
-
-    `m2m` sets many-to-many fields (by related primary keys) as part of the same
-    version: the rows are written first, without history, and the version is
-    recorded once, with them.
-
-    Raises:
-        ValidationError: with code INVALID for each field that fails validation.
-    """
-    try:
-        instance.full_clean(validate_unique=True, validate_constraints=True)
-    except ValidationError as error:
-        raise as_invalid(error) from error
-    _mark(instance, actor=actor, reason=reason, reverted_from=reverted_from)
-    with transaction.atomic():
-        if m2m:
-            creating = force_insert or instance._state.adding
-            instance.skip_history_when_saving = True  # type: ignore[attr-defined]
-            try:
-                if creating:
-                    instance.save(force_insert=True)
-                for name, related in m2m.items():
-                    getattr(instance, name).set(list(related))
-            finally:
-                del instance.skip_history_when_saving  # type: ignore[attr-defined]
-            if creating:
-                setattr(instance, HISTORY_TYPE_ATTRIBUTE, CREATED)
-            try:
-                instance.save()
-            finally:
-                if creating:
-                    delattr(instance, HISTORY_TYPE_ATTRIBUTE)
-        else:
-            instance.save(force_insert=force_insert)
-    # Return what was stored (e.g. decimals at the field's precision).
-    instance.refresh_from_db()
-
-
-def history_delete(
-    *, instance: models.Model, actor: Any | None, reason: str | None
-) -> None:
-    """Delete a tracked instance, recording its DELETED version."""
-    _mark(instance, actor=actor, reason=reason, reverted_from=None)
-    with transaction.atomic():
-        instance.delete()
-
-
-def _mark(
-    instance: models.Model, *, actor: Any | None, reason: str | None, reverted_from: Any
-) -> None:
-    instance._change_reason = reason  # type: ignore[attr-defined]
-    if actor is not None and actor.is_authenticated:
-        instance._history_user = actor  # type: ignore[attr-defined]
-    setattr(instance, REVERTED_FROM_ATTRIBUTE, reverted_from)
-
-
-def _check_fields(model: type[models.Model], fields: Iterable[str] | None) -> list[str]:
-    names = tracked_field_names(model)
-    if fields is None:
-        return names
-    wanted = list(dict.fromkeys(fields))
-    unknown = [name for name in wanted if name not in names]
-    if unknown or not wanted:
-        raise operation_error(
-            HistoryErrorCode.UNKNOWN_FIELD,
-            f"Not tracked: {', '.join(unknown) or '(no fields given)'}. "
-            f"Tracked fields: {', '.join(names)}.",
-            field="fields",
-        )
-    return wanted
 
 
 @transaction.atomic
@@ -368,7 +79,7 @@ def history_revert(
             f"{history_view_permission(model)} permission."
         )
     cleaned_reason = clean_reason(reason, required=True)
-    names = _check_fields(model, fields)
+    names = check_fields(model, fields)
     # Versions never change: read before the locks, to lock what it points to
     # first, in the order deleting those objects locks them and then ours.
     record = (
@@ -423,9 +134,9 @@ def history_revert(
     ):
         raise _refusal(
             HistoryErrorCode.STALE,
-            "The object has changed since: expectedLatest is no longer its newest "
-            "version.",
-            "expectedLatest",
+            "The object has changed since: the version expected to be its newest "
+            "no longer is.",
+            "expected_latest",
             reveal=reveal,
         )
 

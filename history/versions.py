@@ -1,0 +1,123 @@
+"""What every version records besides its field values, filled in one place.
+
+Single saves (simple-history's signal, `history.signals.fill_version`) and bulk
+writes (`history.bulk.record_bulk_versions`) both complete their versions with
+`complete_version`, so the two paths record the same facts.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django.db import models
+
+from history.context import RequestContext
+from history.diff import fill_version_diff
+from history.models import VersionExtras
+
+USERNAME_LENGTH = cast(
+    int, VersionExtras._meta.get_field("history_username").max_length
+)
+# The most characters of a version's search text. PostgreSQL refuses a tsvector
+# over 1 MB ("string is too long for tsvector"), and the GIN index computes one
+# on every insert: 64 Ki characters are at most 256 KB of UTF-8, far inside
+# the limit whatever the words, and far more than anyone searches by.
+MAX_SEARCH_TEXT = 65_536
+# The columns `complete_version` sets, for writers that save versions in bulk:
+# those that differ from version to version, and those that one write (one
+# actor, one request) gives all its versions alike.
+PER_VERSION_COLUMNS = (
+    "history_snapshot",
+    "history_changes",
+    "history_segments",
+    "history_search",
+)
+PER_WRITE_COLUMNS = (
+    "history_user_pk",
+    "history_username",
+    "history_ip_address",
+    "history_user_agent",
+    "history_request_id",
+)
+
+
+def user_snapshot(user: Any | None) -> dict[str, Any]:
+    """The columns that record who made a version and outlive the user.
+
+    simple-history's `history_user` foreign key is set to null when the user is
+    deleted; `history_user_pk` and `history_username` (the username as it was
+    then) keep the fact. No user, or an anonymous one, leaves them empty. Bulk
+    writers pass it to simple-history's helpers as `custom_historical_attrs`.
+    """
+    if user is None or not user.is_authenticated or user.pk is None:
+        return {"history_user_pk": None, "history_username": ""}
+    return {
+        "history_user_pk": user.pk,
+        "history_username": user.get_username()[:USERNAME_LENGTH],
+    }
+
+
+def fair_shares(lengths: list[int], budget: int) -> list[int]:
+    """How many characters each of some texts keeps so that together they fit
+    in `budget`: every text keeps an equal share, and what short texts leave
+    of theirs goes to the longer ones."""
+    shares = [0] * len(lengths)
+    pending = sorted(range(len(lengths)), key=lambda index: lengths[index])
+    while pending:
+        share = budget // len(pending)
+        index = pending.pop(0)
+        shares[index] = min(lengths[index], share)
+        budget -= shares[index]
+    return shares
+
+
+def search_text(version: Any) -> str:
+    """What full-text search looks at: the reason, then the changed values.
+
+    At most `MAX_SEARCH_TEXT` characters: when they do not fit, each part is
+    cut to a fair share, so a huge value cannot push out the reason or the
+    other values.
+    """
+    words = [version.history_change_reason or ""]
+    for old, new in (version.history_changes or {}).values():
+        for value in (old, new):
+            if isinstance(value, list):
+                words.extend(str(item) for item in value)
+            elif value is not None:
+                words.append(str(value))
+    words = [word for word in words if word]
+    separators = max(len(words) - 1, 0)
+    if sum(map(len, words)) + separators > MAX_SEARCH_TEXT:
+        shares = fair_shares([len(w) for w in words], MAX_SEARCH_TEXT - separators)
+        words = [
+            word[:share] for word, share in zip(words, shares, strict=True) if share
+        ]
+    return " ".join(words)
+
+
+def complete_version(
+    *,
+    model: type[models.Model],
+    version: Any,
+    previous: Any | None,
+    snapshot: dict[str, Any],
+    context: RequestContext | None,
+) -> None:
+    """Fill the extra columns of a new, unsaved (or bulk-written) version.
+
+    Args:
+        model: The tracked model the version records.
+        version: The historical instance; its `history_user` must be loaded.
+        previous: The object's newest version before this one, or None.
+        snapshot: The related objects as they are in this version.
+        context: The request being served, or None outside a request.
+    """
+    version.history_snapshot = snapshot
+    fill_version_diff(model=model, version=version, previous=previous)
+    version.history_search = search_text(version)
+    for name, value in user_snapshot(version.history_user).items():
+        setattr(version, name, value)
+    if context is not None:
+        version.history_ip_address = context.ip_address
+        version.history_user_agent = context.user_agent
+        version.history_request_id = context.request_id
