@@ -7,7 +7,6 @@ enum and the audit log's filter grow with them.
 
 import datetime
 import enum
-import uuid
 from typing import Annotated, Any, Optional
 
 import strawberry
@@ -18,15 +17,14 @@ from graphql import GraphQLError
 from strawberry import relay
 from strawberry.types import Info
 
-from history import selectors
-from history.changesets import changeset_revert
 from history.errors import HistoryErrorCode, operation_error
-from history.models import Changeset, VersionExtras
+from history.tracking import MAX_CHANGES
+from history.models import VersionExtras
 from schema.connections import VersionConnection, versions_connection
 from schema.context import viewer_of
+from schema.fields import ARGUMENT_DESCRIPTIONS, PageArgument
 from schema.filters import MATCH_NOTHING, VersionFilter, pk_filter
 from schema.history import FieldChangeType, Version, field_changes
-from schema.ids import changeset_key
 from schema.limits import list_bound
 from schema.permissions import (
     PERMISSION_DENIED,
@@ -35,8 +33,7 @@ from schema.permissions import (
     readable_models,
 )
 from schema.registry import Tracked, entries, entry_for, entry_named, entry_of_version_type
-from schema.users import UserType
-from schema.writes import RevertOutcome, api_field_names, as_of, revert
+from schema.writes import RevertOutcome, as_of, revert
 
 AT_DESCRIPTION = "The moment; without an offset it is taken as UTC."
 
@@ -54,95 +51,6 @@ def _refused(message: str) -> GraphQLError:
     return GraphQLError(message, extensions={"code": PERMISSION_DENIED})
 
 
-@strawberry_django.type(
-    Changeset,
-    name="Changeset",
-    description=(
-        "Everything one request (or one service call outside a request) wrote, "
-        "across models."
-    ),
-)
-class ChangesetType(relay.Node):
-    history_date: datetime.datetime = strawberry_django.field(
-        description="When it was written (its first version)."
-    )
-    history_change_reason: str | None = strawberry_django.field(
-        description="Why: the reason its first write gave."
-    )
-
-    @strawberry_django.field(
-        only=["history_user_pk", "history_username"],
-        description=(
-            "Who wrote it; after the user was deleted, still their id and the "
-            "username they had. Null for changes made outside a request."
-        ),
-    )
-    def history_user(self) -> UserType | None:
-        from schema.history import snapshot_user_of
-
-        return snapshot_user_of(self)  # type: ignore[return-value]
-
-    @strawberry.field(
-        description=(
-            "The versions it wrote, newest first: those of the models the viewer "
-            "may read."
-        )
-    )
-    def versions(
-        self,
-        info: Info[Any, Any],
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> VersionConnection:
-        querysets = [
-            entry.history_model.objects.filter(history_changeset_id=self.pk)  # type: ignore[attr-defined]
-            for entry in _readable_entries(info)
-        ]
-        return versions_connection(
-            info, querysets, first=first, after=after, last=last, before=before
-        )
-
-    @classmethod
-    def resolve_nodes(
-        cls,
-        *,
-        info: Info[Any, Any],
-        node_ids: Any,
-        required: bool = False,
-    ) -> Any:
-        from strawberry_django.resolvers import django_resolver
-
-        keys = [changeset_key(node_id) for node_id in node_ids]
-
-        def resolve() -> list[Any]:
-            if not _readable_entries(info):
-                return [None for _ in keys]
-            found = {
-                c.pk: c
-                for c in Changeset.objects.filter(pk__in=[k for k in keys if k])
-            }
-            return [found.get(key) if key else None for key in keys]
-
-        return django_resolver(resolve)()
-
-    @classmethod
-    def resolve_node(
-        cls, node_id: Any, *, info: Info[Any, Any], required: bool = False
-    ) -> Any:
-        from strawberry_django.resolvers import django_resolver
-
-        key = changeset_key(node_id)
-
-        def resolve() -> Any:
-            if key is None or not _readable_entries(info):
-                return None
-            return Changeset.objects.filter(pk=key).first()
-
-        return django_resolver(resolve)()
-
-
 @strawberry.type(name="RevertResult", description="What a revert did, or would do.")
 class RevertResultType:
     object: relay.Node = strawberry.field(
@@ -156,44 +64,7 @@ class RevertResultType:
     )
     changes: list[FieldChangeType] = strawberry.field(
         description="What the revert changed, or would change.",
-        metadata=list_bound(8),
-    )
-
-
-@strawberry.type(
-    name="ObjectChanges", description="What a changeset revert did to one object."
-)
-class ObjectChangesType:
-    object: relay.Node | None = strawberry.field(
-        description="The object after the revert; null when the revert deleted it."
-    )
-    object_id: relay.GlobalID = strawberry.field(
-        description="Global id of the object; valid after its deletion."
-    )
-    changes: list[FieldChangeType] = strawberry.field(
-        description="What the revert changed, or would change, on it.",
-        metadata=list_bound(8),
-    )
-
-
-MAX_CHANGESET_OBJECTS = 1000
-
-
-@strawberry.type(
-    name="RevertChangesetResult",
-    description="What a changeset revert did, or would do.",
-)
-class RevertChangesetResultType:
-    changeset: ChangesetType | None = strawberry.field(
-        description="The changeset the revert wrote; null on a dry run."
-    )
-    versions: list[Version] = strawberry.field(
-        description="The versions it wrote (on a dry run: none).",
-        metadata=list_bound(MAX_CHANGESET_OBJECTS),
-    )
-    changes: list[ObjectChangesType] = strawberry.field(
-        description="Per object, what it changed or would change.",
-        metadata=list_bound(MAX_CHANGESET_OBJECTS),
+        metadata=list_bound(MAX_CHANGES),
     )
 
 
@@ -204,15 +75,6 @@ RevertPayload = Annotated[
         description="What the revert did (or would do), or why it was refused.",
     ),
 ]
-RevertChangesetPayload = Annotated[
-    RevertChangesetResultType | strawberry_django.fields.types.OperationInfo,
-    strawberry.union(
-        "RevertChangesetPayload",
-        description="What the changeset revert did (or would do), or why not.",
-    ),
-]
-
-
 def _tracked_model_enum() -> Any:
     members = {entry.enum_name: entry.name for entry in entries()}
     python_enum = enum.Enum("TrackedModel", members)  # type: ignore[misc]
@@ -277,11 +139,14 @@ def build() -> tuple[type, type]:
     def audit_log(
         self: Any,
         info: Info[Any, Any],
-        filters: Optional[audit_filter] = None,  # type: ignore[valid-type]  # noqa: UP045
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        filters: Annotated[
+            Optional[audit_filter],  # type: ignore[valid-type]  # noqa: UP045
+            strawberry.argument(description=ARGUMENT_DESCRIPTIONS["filters"]),
+        ] = None,
+        first: PageArgument["first", int] = None,
+        after: PageArgument["after", str] = None,
+        last: PageArgument["last", int] = None,
+        before: PageArgument["before", str] = None,
     ) -> VersionConnection:
         querysets = []
         for entry in _readable_entries(info):
@@ -320,16 +185,6 @@ def build() -> tuple[type, type]:
         pk = int64_of(global_id.node_id)
         return None if pk is None else as_of(entry.model, pk, at)
 
-    def changeset(
-        self: Any,
-        info: Info[Any, Any],
-        id: Annotated[strawberry.ID, strawberry.argument(description="The changeset.")],
-    ) -> ChangesetType | None:
-        key = changeset_key(id)
-        if key is None:
-            return None
-        return Changeset.objects.filter(pk=key).first()  # type: ignore[return-value]
-
     query_namespace: dict[str, Any] = {
         "audit_log": strawberry.field(
             audit_log,
@@ -346,11 +201,6 @@ def build() -> tuple[type, type]:
                 "The version of any tracked object that was in force at a moment; "
                 "null if it did not exist then."
             ),
-        ),
-        "changeset": strawberry_django.field(
-            changeset,
-            permission_classes=[history_reader],
-            description="Everything one request or service call wrote.",
         ),
     }
     query = strawberry.type(type("AuditQuery", (), query_namespace))
@@ -383,50 +233,11 @@ def build() -> tuple[type, type]:
             changes=field_changes(outcome.changes),
         )
 
-    def revert_whole_changeset(
-        self: Any,
-        info: Info[Any, Any],
-        input: Annotated[
-            Any,
-            strawberry.argument(description="The changeset to undo, and why."),
-        ],
-    ) -> RevertChangesetPayload:
-        key = changeset_key(input.id)
-        try:
-            result = changeset_revert(
-                changeset_id=key,
-                actor=viewer_of(info).user,
-                reason=input.reason,
-                dry_run=bool(input.dry_run),
-            )
-        except ValidationError as error:
-            raise api_field_names(error) from error
-        return RevertChangesetResultType(
-            changeset=(
-                None
-                if result.changeset_id is None
-                else Changeset.objects.get(pk=result.changeset_id)  # type: ignore[arg-type]
-            ),
-            versions=list(result.versions),
-            changes=[
-                ObjectChangesType(
-                    object=instance,
-                    object_id=relay.GlobalID(entry_for(model).name, str(pk)),
-                    changes=field_changes(changes),
-                )
-                for model, pk, instance, changes in result.changes
-            ],
-        )
-
-    from schema.inputs import RevertChangesetInput, RevertInput
+    from schema.inputs import RevertInput
 
     revert_version.__annotations__["input"] = Annotated[
         RevertInput,
         strawberry.argument(description="The version to go back to, and why."),
-    ]
-    revert_whole_changeset.__annotations__["input"] = Annotated[
-        RevertChangesetInput,
-        strawberry.argument(description="The changeset to undo, and why."),
     ]
     mutation_namespace: dict[str, Any] = {
         "revert": strawberry_django.mutation(
@@ -435,14 +246,6 @@ def build() -> tuple[type, type]:
                 "Bring any tracked object back to one of its versions, found by the "
                 "version's id, with a reason (needs the model's change permission, "
                 "and its add permission to restore a deleted object)."
-            ),
-        ),
-        "revert_changeset": strawberry_django.mutation(
-            revert_whole_changeset,
-            description=(
-                "Undo everything a changeset wrote, in one transaction: each object "
-                "back to its version before the changeset; STALE, writing nothing, "
-                "if any of them changed since."
             ),
         ),
     }
@@ -473,4 +276,3 @@ def _on_record(error: ValidationError) -> ValidationError:
     return error
 
 
-__all__ = ["ChangesetType", "build", "selectors", "uuid"]

@@ -16,6 +16,7 @@ import strawberry_django
 from django.db.models import Q
 from strawberry import relay
 from strawberry.types import Info
+from strawberry_django import DatetimeFilterLookup
 
 from history.tracking import m2m_history_model
 from products import services

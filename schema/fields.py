@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
+
+import strawberry
 
 from strawberry.annotation import StrawberryAnnotation
 from strawberry.types.arguments import StrawberryArgument
@@ -16,6 +18,20 @@ ARGUMENT_DESCRIPTIONS = {
     "after": "Only nodes after this cursor.",
     "before": "Only nodes before this cursor.",
 }
+
+
+class _PageArgument:
+    """`PageArgument["first", int]`: an optional paging argument, described."""
+
+    def __class_getitem__(cls, key: tuple[str, type]) -> Any:
+        name, python_type = key
+        return Annotated[
+            python_type | None,
+            strawberry.argument(description=ARGUMENT_DESCRIPTIONS[name]),
+        ]
+
+
+PageArgument: Any = _PageArgument
 
 
 def _optional_ordering(argument: StrawberryArgument) -> StrawberryArgument:

@@ -42,7 +42,7 @@ from schema.writes import RevertOutcome, as_of, live, object_data, revert
 NO_ARGUMENT_DESCRIPTION = "The moment; without an offset it is taken as UTC."
 
 
-def _lookup_for(field: models.Field[Any, Any]) -> Any:
+def _lookup_for(field: "models.Field[Any, Any]") -> Any:
     if isinstance(field, models.DecimalField):
         return DecimalFilterLookup
     if isinstance(field, models.IntegerField):
@@ -52,7 +52,7 @@ def _lookup_for(field: models.Field[Any, Any]) -> Any:
     return None
 
 
-def _value_fields(model: type[models.Model]) -> list[models.Field[Any, Any]]:
+def _value_fields(model: type[models.Model]) -> "list[models.Field[Any, Any]]":
     """The tracked fields a version shows as its own values (not relations)."""
     return [field for field in tracked_fields(model) if not field.is_relation]
 

@@ -69,6 +69,8 @@ def root_types() -> tuple[type, type]:
         "Mutation",
         (*(generate.mutation_type(entry) for entry in tracked), Mutation, audit_mutation),
     )
+    query.__strawberry_definition__.description = Query.__strawberry_definition__.description  # type: ignore[attr-defined]
+    mutation.__strawberry_definition__.description = Mutation.__strawberry_definition__.description  # type: ignore[attr-defined]
     return query, mutation
 
 
