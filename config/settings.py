@@ -77,6 +77,9 @@ INSTALLED_APPS = [
     "schema",
 ]
 
+# Modules the GraphQL layer imports to declare the types of tracked models.
+HISTORY_GRAPHQL_MODULES = ["schema.catalog"]
+
 MIDDLEWARE = [
     "history.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",

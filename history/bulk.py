@@ -10,6 +10,7 @@ from typing import Any
 from django.db import models
 from django.utils import timezone
 
+from history.changesets import changeset_scope
 from history.context import current_request_context
 from history.m2m import record_current_m2m_rows
 from history.selectors import history_latest_many
@@ -37,9 +38,17 @@ def record_bulk_versions(
     (who made them, kept after the user is deleted). Afterwards each version
     they wrote gets what `complete_version` gives a single save: its diff
     against the object's previous version, its related-object snapshot and
-    many-to-many rows, its search text and the request context. A constant
-    number of queries, whatever the size.
+    many-to-many rows, its search text, the request context and the
+    changeset (one for the call, or the one already open). A constant number
+    of queries, whatever the size.
     """
+    with changeset_scope():
+        yield from _record(model, instances)
+
+
+def _record(
+    model: type[models.Model], instances: Sequence[models.Model]
+) -> Iterator[datetime.datetime]:
     history_model = history_model_for(model)
     pk_name = model._meta.pk.attname
     date = timezone.now()

@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.decorators import sync_and_async_middleware
 
+from history.changesets import changeset_scope
 from history.context import REQUEST_ID_HEADER, request_context_from, request_id_from
 from history.tokens import InvalidToken, api_token_authenticate
 
@@ -24,7 +25,8 @@ def RequestIdMiddleware(get_response: Handler) -> Handler:
 
     The id, the client address and the user agent are captured here, once, as
     the `history_context` that versions written during the request record; the
-    id is echoed in the response's `X-Request-ID` header.
+    id is echoed in the response's `X-Request-ID` header. Everything the request
+    writes is one changeset (`changeset_scope`).
     """
 
     def prepare(request: HttpRequest) -> None:
@@ -39,13 +41,15 @@ def RequestIdMiddleware(get_response: Handler) -> Handler:
 
         async def amiddleware(request: HttpRequest) -> HttpResponse:
             prepare(request)
-            return finish(request, await get_response(request))
+            with changeset_scope():
+                return finish(request, await get_response(request))
 
         return amiddleware
 
     def middleware(request: HttpRequest) -> HttpResponse:
         prepare(request)
-        return finish(request, get_response(request))
+        with changeset_scope():
+            return finish(request, get_response(request))
 
     return middleware
 

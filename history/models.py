@@ -8,6 +8,8 @@ the scripts whose changes the versions record.
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 
@@ -70,9 +72,66 @@ class VersionExtras(models.Model):
     history_ip_address = models.GenericIPAddressField(null=True, blank=True)
     history_user_agent = models.TextField(blank=True, default="")
     history_request_id = models.CharField(max_length=128, blank=True, default="")
+    history_changeset = models.ForeignKey(
+        "history.Changeset",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+        help_text="The request (or service call) that wrote this version.",
+    )
 
     class Meta:
         abstract = True
+
+
+class Changeset(models.Model):
+    """Everything one request, or one service call outside a request, wrote.
+
+    Its who, when and why are those of the first version written in it; its
+    request context is the request's. Rows are never changed once written.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    history_date = models.DateTimeField(
+        db_index=True, help_text="When its first version was written."
+    )
+    history_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        db_constraint=False,
+        related_name="+",
+        help_text="Who made the changes; null outside a request.",
+    )
+    history_user_pk = models.BigIntegerField(
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="The id of who made the changes; kept after the user is deleted.",
+    )
+    history_username = models.CharField(
+        max_length=150,
+        blank=True,
+        default="",
+        help_text="The username of who made the changes, as it was then.",
+    )
+    # Null as the versions' own reason is (simple-history's column): no reason
+    # given is not the same fact as an empty one.
+    history_change_reason = models.TextField(  # noqa: DJ001
+        null=True, blank=True, help_text="Why the changes were made."
+    )
+    history_ip_address = models.GenericIPAddressField(null=True, blank=True)
+    history_user_agent = models.TextField(blank=True, default="")
+    history_request_id = models.CharField(max_length=128, blank=True, default="")
+
+    class Meta:
+        ordering = ("-history_date", "-id")
+
+    def __str__(self) -> str:
+        return f"Changeset {self.id} ({self.history_date:%Y-%m-%d %H:%M:%S})"
 
 
 class ApiToken(models.Model):

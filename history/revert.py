@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
+from history.changesets import changeset_scope
 from history.diff import FieldChange, history_diff
 from history.errors import HistoryErrorCode, OperationDenied, operation_error
 from history.locks import lock_object, lock_objects
@@ -37,6 +38,7 @@ class RevertResult:
     changes: list[FieldChange] = field(default_factory=list)
 
 
+@changeset_scope()
 @transaction.atomic
 def history_revert(
     *,

@@ -6,9 +6,11 @@ import datetime
 from collections.abc import Iterable
 from typing import Any
 
+from django.apps import apps
 from django.db import models
 from django.db.models import OuterRef, QuerySet, Subquery
 
+from history.models import VersionExtras
 from history.tracking import DELETED, NEWEST_FIRST, history_model_for
 
 
@@ -99,3 +101,28 @@ def history_neighbour_ids(
 def objects_by_pk(*, model: type[models.Model], pks: Iterable[Any]) -> dict[Any, Any]:
     """Live objects of `model` by primary key; deleted ones are absent."""
     return {obj.pk: obj for obj in model._default_manager.filter(pk__in=list(pks))}
+
+
+def tracked_models() -> list[type[models.Model]]:
+    """Every model whose versions carry `VersionExtras`, ordered by label."""
+    found = []
+    for model in apps.get_models():
+        if getattr(model._meta, "simple_history_manager_attribute", None) is None:
+            continue
+        if issubclass(history_model_for(model), VersionExtras):
+            found.append(model)
+    return sorted(found, key=lambda model: model._meta.label_lower)
+
+
+def changeset_versions(*, changeset_id: Any) -> dict[type[models.Model], QuerySet[Any]]:
+    """The versions one changeset wrote, per tracked model, newest first.
+
+    Every tracked model is a key; a model the changeset did not touch has an
+    empty queryset (no query is run until one is read).
+    """
+    return {
+        model: history_model_for(model)
+        .objects.filter(history_changeset_id=changeset_id)
+        .order_by(*NEWEST_FIRST)
+        for model in tracked_models()
+    }

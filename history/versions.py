@@ -11,6 +11,7 @@ from typing import Any, cast
 
 from django.db import models
 
+from history.changesets import changeset_for_version
 from history.context import RequestContext
 from history.diff import fill_version_diff
 from history.models import VersionExtras
@@ -38,6 +39,7 @@ PER_WRITE_COLUMNS = (
     "history_ip_address",
     "history_user_agent",
     "history_request_id",
+    "history_changeset_id",
 )
 
 
@@ -103,7 +105,8 @@ def complete_version(
     snapshot: dict[str, Any],
     context: RequestContext | None,
 ) -> None:
-    """Fill the extra columns of a new, unsaved (or bulk-written) version.
+    """Fill the extra columns of a new, unsaved (or bulk-written) version, and
+    give it its changeset (see `history.changesets`).
 
     Args:
         model: The tracked model the version records.
@@ -121,3 +124,6 @@ def complete_version(
         version.history_ip_address = context.ip_address
         version.history_user_agent = context.user_agent
         version.history_request_id = context.request_id
+    version.history_changeset_id = changeset_for_version(
+        version=version, context=context
+    )

@@ -9,14 +9,22 @@ recorded with no user.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
-from history.errors import OperationDenied, as_invalid
+from history.changesets import changeset_scope
+from history.errors import (
+    HistoryErrorCode,
+    OperationDenied,
+    as_invalid,
+    operation_error,
+)
+from history.locks import lock_object, lock_objects
 from history.signals import HISTORY_TYPE_ATTRIBUTE, REVERTED_FROM_ATTRIBUTE
-from history.tracking import CREATED
+from history.tracking import CREATED, is_foreign_key, is_m2m, tracked_fields
+from history.validation import assign_fields, clean_reason
 
 
 def require_permission(
@@ -30,6 +38,7 @@ def require_permission(
         raise OperationDenied(f"You do not have the {permission} permission.")
 
 
+@changeset_scope()
 def history_save(
     *,
     instance: models.Model,
@@ -77,6 +86,7 @@ def history_save(
     instance.refresh_from_db()
 
 
+@changeset_scope()
 def history_delete(
     *, instance: models.Model, actor: Any | None, reason: str | None
 ) -> None:
@@ -93,3 +103,163 @@ def _mark(
     if actor is not None and actor.is_authenticated:
         instance._history_user = actor  # type: ignore[attr-defined]
     setattr(instance, REVERTED_FROM_ATTRIBUTE, reverted_from)
+
+
+def locked_instance(model: type[models.Model], pk: Any) -> Any:
+    """Serialise the writers of one object (`lock_object`), then lock its row.
+
+    Raises:
+        ValidationError: NOT_FOUND on `id` when there is no such object.
+    """
+    lock_object(model, pk)
+    instance = model._default_manager.select_for_update().filter(pk=pk).first()
+    if instance is None:
+        raise operation_error(
+            HistoryErrorCode.NOT_FOUND,
+            f"No such {model._meta.verbose_name}.",
+            field="id",
+        )
+    return instance
+
+
+def _split_tracked(
+    model: type[models.Model], data: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, list[Any]], list[str]]:
+    """Field values (foreign keys by primary key, set on their column) apart
+    from many-to-many values, and the names `assign_fields` may set.
+
+    Objects the values point to are kept from being deleted until the
+    transaction ends (shared locks), many-to-many targets first, then foreign
+    keys: the order `history_revert` takes them in.
+    """
+    fields: dict[str, Any] = {}
+    m2m: dict[str, list[Any]] = {}
+    allowed: list[str] = []
+    by_name = {field.name: field for field in tracked_fields(model)}
+    for name, value in data.items():
+        model_field = by_name.get(name)
+        if model_field is not None and is_m2m(model_field):
+            m2m[name] = list(dict.fromkeys(value or []))
+        elif model_field is not None and is_foreign_key(model_field):
+            fields[model_field.attname] = (
+                value.pk if isinstance(value, models.Model) else value
+            )
+        else:
+            fields[name] = value
+    for model_field in by_name.values():
+        if not is_m2m(model_field):
+            allowed.append(
+                model_field.attname if is_foreign_key(model_field) else model_field.name
+            )
+    for name, pks in m2m.items():
+        related = cast("type[models.Model]", by_name[name].related_model)
+        lock_objects(related, pks, shared=True)
+    for model_field in by_name.values():
+        if is_foreign_key(model_field) and model_field.attname in fields:
+            related = cast("type[models.Model]", model_field.related_model)
+            lock_object(related, fields[model_field.attname], shared=True)
+    return fields, m2m, allowed
+
+
+def _m2m_changed(instance: models.Model, m2m: Mapping[str, list[Any]]) -> bool:
+    return any(
+        set(getattr(instance, name).values_list("pk", flat=True)) != set(pks)
+        for name, pks in m2m.items()
+    )
+
+
+@changeset_scope()
+@transaction.atomic
+def tracked_create(
+    *,
+    model: type[models.Model],
+    data: Mapping[str, Any],
+    actor: Any | None,
+    reason: str | None = None,
+) -> Any:
+    """Create an object of a tracked model and its CREATED version.
+
+    Args:
+        model: The tracked model.
+        data: Values by field name: its tracked fields, foreign keys and
+            many-to-many fields by related primary keys.
+        actor: Who creates it (needs `add_<model>`); None is the system.
+        reason: Why, stored as the version's change reason.
+
+    Raises:
+        OperationDenied: the actor lacks the add permission.
+        ValidationError: UNKNOWN_FIELD, INVALID or REASON (INVALID on `reason`).
+    """
+    require_permission(actor, model, "add")
+    fields, m2m, allowed = _split_tracked(model, data)
+    instance = model()
+    assign_fields(instance, fields, allowed=allowed)
+    history_save(
+        instance=instance,
+        actor=actor,
+        reason=clean_reason(reason, required=False),
+        m2m=m2m,
+    )
+    return instance
+
+
+@changeset_scope()
+@transaction.atomic
+def tracked_update(
+    *,
+    model: type[models.Model],
+    pk: Any,
+    data: Mapping[str, Any],
+    actor: Any | None,
+    reason: str | None = None,
+) -> Any:
+    """Change an object of a tracked model, recording an UPDATED version.
+
+    Writers of the object are serialised (`locked_instance`). A change of no
+    value writes no version and returns the object as it is.
+
+    Raises:
+        OperationDenied: the actor lacks the change permission.
+        ValidationError: NOT_FOUND on `id`, UNKNOWN_FIELD, INVALID.
+    """
+    require_permission(actor, model, "change")
+    fields, m2m, allowed = _split_tracked(model, data)
+    instance = locked_instance(model, pk)
+    changed = assign_fields(instance, fields, allowed=allowed)
+    if not changed and not _m2m_changed(instance, m2m):
+        instance.refresh_from_db()  # drop the assigned, equal values
+        return instance
+    history_save(
+        instance=instance,
+        actor=actor,
+        reason=clean_reason(reason, required=False),
+        m2m=m2m,
+    )
+    return instance
+
+
+@changeset_scope()
+@transaction.atomic
+def tracked_delete(
+    *,
+    model: type[models.Model],
+    pk: Any,
+    actor: Any | None,
+    reason: str | None = None,
+) -> Any:
+    """Delete an object of a tracked model, recording its DELETED version.
+
+    Returns the deleted instance, its primary key kept.
+
+    Raises:
+        OperationDenied: the actor lacks the delete permission.
+        ValidationError: NOT_FOUND on `id`.
+    """
+    require_permission(actor, model, "delete")
+    instance = locked_instance(model, pk)
+    deleted_pk = instance.pk
+    history_delete(
+        instance=instance, actor=actor, reason=clean_reason(reason, required=False)
+    )
+    instance.pk = deleted_pk
+    return instance

@@ -17,18 +17,26 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from history.bulk import record_bulk_versions
+from history.changesets import changeset_scope
 from history.errors import (
     HistoryErrorCode,
     OperationDenied,
     as_invalid,
     operation_error,
 )
-from history.locks import lock_object, lock_objects
+from history.locks import lock_objects
 from history.managers import tracked_bulk
 from history.revert import RevertResult, history_revert
 from history.validation import assign_fields, clean_reason, text_problem
 from history.versions import user_snapshot
-from history.writes import history_delete, history_save, require_permission
+from history.writes import (
+    history_delete,
+    history_save,
+    locked_instance,
+    require_permission,
+    tracked_create,
+    tracked_update,
+)
 from products.models import MAX_TAGS, Category, Product, Tag
 
 PRODUCT_FIELDS = (
@@ -57,18 +65,6 @@ def products_by_pk(pks: Sequence[Any]) -> list[Product]:
     )
 
 
-def _locked(model: Any, pk: Any) -> Any:
-    lock_object(model, pk)
-    instance = model.objects.select_for_update().filter(pk=pk).first()
-    if instance is None:
-        raise operation_error(
-            HistoryErrorCode.NOT_FOUND,
-            f"No such {model._meta.verbose_name}.",
-            field="id",
-        )
-    return instance
-
-
 def _check_staff_fields(actor: Any | None, data: Mapping[str, Any]) -> None:
     if actor is None:
         return
@@ -80,7 +76,7 @@ def _check_staff_fields(actor: Any | None, data: Mapping[str, Any]) -> None:
 def _lock_categories(pks: Iterable[Any]) -> None:
     """Keep categories from being deleted until the transaction ends.
 
-    A shared lock: `category_delete` takes it exclusively (`_locked`), so a
+    A shared lock: `category_delete` takes it exclusively (`locked_instance`), so a
     product cannot be put into a category whose deletion is under way, while
     writers into one category do not wait for each other. Callers take it
     before locking any product, the order `category_delete` locks them in.
@@ -161,6 +157,7 @@ def _tags_changed(product: Product, tag_ids: list[int] | None) -> bool:
     return current != set(tag_ids)
 
 
+@changeset_scope()
 @transaction.atomic
 def product_create(
     *, data: Mapping[str, Any], actor: Any | None, reason: str | None = None
@@ -180,6 +177,7 @@ def product_create(
     return product
 
 
+@changeset_scope()
 @transaction.atomic
 def product_update(
     *, pk: Any, data: Mapping[str, Any], actor: Any | None, reason: str | None = None
@@ -194,7 +192,7 @@ def product_update(
     # Lock order: tags, categories, then the product (as `tag_delete` and
     # `category_delete` lock theirs before the products).
     fields, m2m = _split(data)
-    product = _locked(Product, pk)
+    product = locked_instance(Product, pk)
     changed = assign_fields(product, fields, allowed=PRODUCT_FIELDS)
     if not changed and not _tags_changed(product, m2m.get("tags")):
         product.refresh_from_db()  # drop the assigned, equal values
@@ -208,11 +206,12 @@ def product_update(
     return product
 
 
+@changeset_scope()
 @transaction.atomic
 def product_delete(*, pk: Any, actor: Any | None, reason: str | None = None) -> Product:
     """Delete a product, recording its DELETED version; versions survive it."""
     require_permission(actor, Product, "delete")
-    product = _locked(Product, pk)
+    product = locked_instance(Product, pk)
     deleted_pk = product.pk
     history_delete(
         instance=product, actor=actor, reason=clean_reason(reason, required=False)
@@ -245,6 +244,7 @@ def product_revert(
     )
 
 
+@changeset_scope()
 @transaction.atomic
 def product_adjust_prices(
     *,
@@ -339,6 +339,7 @@ def product_adjust_prices(
     return products_by_pk([product.pk for product in products])
 
 
+@changeset_scope()
 @transaction.atomic
 def product_import(
     *, rows: Sequence[Mapping[str, Any]], actor: Any | None, reason: str | None
@@ -394,37 +395,28 @@ def product_import(
     return products_by_pk([product.pk for product in created])
 
 
-@transaction.atomic
 def category_create(
     *, data: Mapping[str, Any], actor: Any | None, reason: str | None = None
 ) -> Category:
     """Create a category and its CREATED version."""
-    require_permission(actor, Category, "add")
-    category = Category()
-    assign_fields(category, data, allowed=CATEGORY_FIELDS)
-    history_save(
-        instance=category, actor=actor, reason=clean_reason(reason, required=False)
+    category: Category = tracked_create(
+        model=Category, data=data, actor=actor, reason=reason
     )
     return category
 
 
-@transaction.atomic
 def category_update(
     *, pk: Any, data: Mapping[str, Any], actor: Any | None, reason: str | None = None
 ) -> Category:
     """Change a category and record an UPDATED version (its products' versions
     keep the name it had when they were written)."""
-    require_permission(actor, Category, "change")
-    category = _locked(Category, pk)
-    if not assign_fields(category, data, allowed=CATEGORY_FIELDS):
-        category.refresh_from_db()
-        return category
-    history_save(
-        instance=category, actor=actor, reason=clean_reason(reason, required=False)
+    category: Category = tracked_update(
+        model=Category, pk=pk, data=data, actor=actor, reason=reason
     )
     return category
 
 
+@changeset_scope()
 @transaction.atomic
 def category_delete(
     *, pk: Any, actor: Any | None, reason: str | None = None
@@ -432,7 +424,7 @@ def category_delete(
     """Delete a category. Its products leave it first, each with a version that
     says so; then the category's DELETED version is recorded."""
     require_permission(actor, Category, "delete")
-    category = _locked(Category, pk)
+    category = locked_instance(Category, pk)
     cleaned_reason = clean_reason(reason, required=False)
     listed = list(category.products.values_list("pk", flat=True))
     if listed:
@@ -455,13 +447,14 @@ def category_delete(
     return category
 
 
+@changeset_scope()
 @transaction.atomic
 def tag_delete(*, pk: Any, actor: Any | None, reason: str | None = None) -> Tag:
     """Delete a tag. Each product that has it loses it first, with a version of
     its own that says so (`Tag 'x' deleted`, then `reason` if given); then the
     tag is deleted. Versions keep the tag's name in their snapshots."""
     require_permission(actor, Tag, "delete")
-    tag = _locked(Tag, pk)
+    tag = locked_instance(Tag, pk)
     cleaned_reason = clean_reason(reason, required=False)
     through = Product.tags.through
     listed = list(
