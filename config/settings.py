@@ -265,6 +265,3 @@ LOGGING = {
         "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO"),
     },
 }
-
-# Modules that declare tracked models to the GraphQL API (`schema.registry`).
-HISTORY_GRAPHQL_MODULES = ["schema.catalog"]

@@ -126,3 +126,10 @@ def changeset_versions(*, changeset_id: Any) -> dict[type[models.Model], QuerySe
         .order_by(*NEWEST_FIRST)
         for model in tracked_models()
     }
+
+
+def changesets_by_id(*, ids: Iterable[Any]) -> dict[Any, Any]:
+    """Changesets by id, in one query."""
+    from history.models import Changeset
+
+    return {c.pk: c for c in Changeset.objects.filter(pk__in=list(ids))}

@@ -18,11 +18,11 @@ from strawberry import relay
 from strawberry.types import Info
 
 from history.errors import HistoryErrorCode, operation_error
-from history.tracking import MAX_CHANGES
 from history.models import VersionExtras
+from history.tracking import MAX_CHANGES
+from schema import changesets
 from schema.connections import VersionConnection, versions_connection
-from schema.context import viewer_of
-from schema.fields import ARGUMENT_DESCRIPTIONS, PageArgument
+from schema.fields import ARGUMENT_DESCRIPTIONS, After, Before, First, Last
 from schema.filters import MATCH_NOTHING, VersionFilter, pk_filter
 from schema.history import FieldChangeType, Version, field_changes
 from schema.limits import list_bound
@@ -30,9 +30,17 @@ from schema.permissions import (
     PERMISSION_DENIED,
     any_history_permission,
     can_view_history,
-    readable_models,
+    readable_entries,
 )
-from schema.registry import Tracked, entries, entry_for, entry_named, entry_of_version_type
+from schema.registry import (
+    Tracked,
+    entries,
+    entry_for,
+    entry_named,
+    entry_of_version_type,
+    lazy,
+    publish,
+)
 from schema.writes import RevertOutcome, as_of, revert
 
 AT_DESCRIPTION = "The moment; without an offset it is taken as UTC."
@@ -40,11 +48,6 @@ AT_DESCRIPTION = "The moment; without an offset it is taken as UTC."
 
 def _tracked_models() -> list[Any]:
     return [entry.model for entry in entries()]
-
-
-def _readable_entries(info: Info[Any, Any]) -> list[Tracked]:
-    allowed = set(readable_models(viewer_of(info), _tracked_models()))
-    return [entry for entry in entries() if entry.model in allowed]
 
 
 def _refused(message: str) -> GraphQLError:
@@ -75,6 +78,8 @@ RevertPayload = Annotated[
         description="What the revert did (or would do), or why it was refused.",
     ),
 ]
+
+
 def _tracked_model_enum() -> Any:
     members = {entry.enum_name: entry.name for entry in entries()}
     python_enum = enum.Enum("TrackedModel", members)  # type: ignore[misc]
@@ -87,7 +92,10 @@ def _tracked_model_enum() -> Any:
 
 def _audit_filter(tracked_model: Any) -> Any:
     def model(
-        self: Any, value: list[tracked_model], queryset: QuerySet[Any], prefix: str  # type: ignore[valid-type]
+        self: Any,
+        value: list[tracked_model],
+        queryset: QuerySet[Any],
+        prefix: str,  # type: ignore[valid-type]
     ) -> tuple[QuerySet[Any], Q]:
         names = {member.value for member in value}
         own = entry_for(queryset.model.instance_type).name
@@ -116,11 +124,10 @@ def _audit_filter(tracked_model: Any) -> Any:
         ("NOT", "Do not match this filter."),
     ):
         annotations[key] = Optional[  # noqa: UP045
-            Annotated["AuditLogFilter", strawberry.lazy("schema.generated")]
+            lazy("AuditLogFilter")
         ]
         namespace[key] = strawberry_django.filter_field(description=text)
     namespace["__annotations__"] = annotations
-    from schema.registry import publish
 
     cls = publish("AuditLogFilter", type("AuditLogFilter", (VersionFilter,), namespace))
     return strawberry_django.filter_type(
@@ -143,13 +150,13 @@ def build() -> tuple[type, type]:
             Optional[audit_filter],  # type: ignore[valid-type]  # noqa: UP045
             strawberry.argument(description=ARGUMENT_DESCRIPTIONS["filters"]),
         ] = None,
-        first: PageArgument["first", int] = None,
-        after: PageArgument["after", str] = None,
-        last: PageArgument["last", int] = None,
-        before: PageArgument["before", str] = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> VersionConnection:
         querysets = []
-        for entry in _readable_entries(info):
+        for entry in readable_entries(info):
             queryset = entry.history_model.objects.all()
             if filters is not None:
                 queryset = strawberry_django.filters.apply(filters, queryset, info=info)
@@ -186,7 +193,7 @@ def build() -> tuple[type, type]:
         return None if pk is None else as_of(entry.model, pk, at)
 
     query_namespace: dict[str, Any] = {
-        "audit_log": strawberry.field(
+        "audit_log": strawberry_django.field(
             audit_log,
             permission_classes=[history_reader],
             description=(
@@ -203,6 +210,7 @@ def build() -> tuple[type, type]:
             ),
         ),
     }
+    query_namespace.update(changesets.query_fields(history_reader))
     query = strawberry.type(type("AuditQuery", (), query_namespace))
 
     def revert_version(
@@ -249,6 +257,7 @@ def build() -> tuple[type, type]:
             ),
         ),
     }
+    mutation_namespace.update(changesets.mutation_fields())
     mutation = strawberry.type(type("AuditMutation", (), mutation_namespace))
     return query, mutation
 
@@ -274,5 +283,3 @@ def _on_record(error: ValidationError) -> ValidationError:
         fields["record"] = fields.pop("id")
         return ValidationError(fields)
     return error
-
-

@@ -78,8 +78,6 @@ class CategoryOrder:
     name: strawberry.auto = strawberry_django.order_field(description="Name.")
 
 
-
-
 @tracked(
     Category,
     services=Services(
@@ -186,8 +184,6 @@ class ProductVersionFilter:
         return Q(**{f"{prefix}{TAG_ROWS}__tag__name": filter_text(value)})
 
 
-
-
 @strawberry_django.filter_type(
     Product, name="ProductFilter", description="Filters of the product connection."
 )
@@ -292,5 +288,3 @@ class ProductType(IntegerKeyNode, relay.Node):
         if not viewer_of(info).is_staff:
             return None
         return self.supplier_cost
-
-

@@ -19,7 +19,7 @@ HistoryConnection = DjangoListConnection
 
 @strawberry.type(name="VersionConnection", description="A page of versions.")
 class VersionConnection(relay.ListConnection[Version]):
-    total_count: int = strawberry.field(description="How many versions match.")
+    total_count: int = strawberry.field(default=0, description="How many versions match.")
 
 
 def versions_connection(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import strawberry
-
 from strawberry.annotation import StrawberryAnnotation
 from strawberry.types.arguments import StrawberryArgument
 from strawberry_django.fields.field import StrawberryDjangoField
@@ -20,18 +19,19 @@ ARGUMENT_DESCRIPTIONS = {
 }
 
 
-class _PageArgument:
-    """`PageArgument["first", int]`: an optional paging argument, described."""
-
-    def __class_getitem__(cls, key: tuple[str, type]) -> Any:
-        name, python_type = key
-        return Annotated[
-            python_type | None,
-            strawberry.argument(description=ARGUMENT_DESCRIPTIONS[name]),
-        ]
+def _page_argument(name: str, python_type: type) -> Any:
+    """An optional paging argument, described."""
+    return Annotated[
+        python_type | None,
+        strawberry.argument(description=ARGUMENT_DESCRIPTIONS[name]),
+    ]
 
 
-PageArgument: Any = _PageArgument
+# The paging arguments of a connection resolved by hand.
+First = _page_argument("first", int)
+After = _page_argument("after", str)
+Last = _page_argument("last", int)
+Before = _page_argument("before", str)
 
 
 def _optional_ordering(argument: StrawberryArgument) -> StrawberryArgument:

@@ -15,8 +15,7 @@ from strawberry_django import ComparisonFilterLookup, DatetimeFilterLookup
 from history.search import search_versions
 from history.validation import text_problem
 from schema.history import HistoryTypeEnum
-from schema.ids import pk_of
-
+from schema.ids import changeset_key, pk_of
 
 MATCH_NOTHING = Q(pk__in=[])
 
@@ -88,7 +87,9 @@ class StrFilterLookup:
 
     @strawberry_django.filter_field(description="Exact match of one of these.")
     def in_list(self, value: list[str], prefix: str) -> Q:
-        return _lookup(prefix, "in", [filter_text(item) for item in value[:MAX_FILTER_TEXT]])
+        return _lookup(
+            prefix, "in", [filter_text(item) for item in value[:MAX_FILTER_TEXT]]
+        )
 
     @strawberry_django.filter_field(description="Whether the value is null.")
     def is_null(self, value: bool, prefix: str) -> Q:
@@ -118,7 +119,16 @@ class VersionFilter:
         description='Versions whose changes include this field, e.g. "price".'
     )
     def changed_field(self, value: str, prefix: str) -> Q:
-        return Q(**{f"{prefix}history_changes__has_key": to_snake_case(filter_text(value))})
+        return Q(
+            **{f"{prefix}history_changes__has_key": to_snake_case(filter_text(value))}
+        )
+
+    @strawberry_django.filter_field(description="Versions written in this changeset.")
+    def changeset(self, value: strawberry.ID, prefix: str) -> Q:
+        key = changeset_key(value)
+        if key is None:
+            return MATCH_NOTHING
+        return Q(**{f"{prefix}history_changeset_id": key})
 
     @strawberry_django.filter_field(
         description=(

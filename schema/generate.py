@@ -303,7 +303,9 @@ def _revert_result(entry: Tracked) -> Any:
         ),
     }
     cls = publish(name, type(name, (), namespace))
-    return strawberry.type(cls, name=name, description="What a revert did, or would do.")
+    return strawberry.type(
+        cls, name=name, description="What a revert did, or would do."
+    )
 
 
 def _revert_input(entry: Tracked) -> Any:
@@ -380,7 +382,9 @@ def mutation_type(entry: Tracked) -> type:
 
         update.__annotations__["input"] = Annotated[
             entry.update_input,
-            strawberry.argument(description=f"The {noun}, the fields to change and why."),
+            strawberry.argument(
+                description=f"The {noun}, the fields to change and why."
+            ),
         ]
         update.__annotations__["return"] = payload(
             f"Update{type_name}Payload",
@@ -471,5 +475,3 @@ def _delete_input(entry: Tracked) -> Any:
     }
     cls = publish(name, type(name, (), namespace))
     return strawberry.input(cls, name=name, description=f"A {noun} to delete.")
-
-

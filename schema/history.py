@@ -7,7 +7,7 @@ import datetime
 import functools
 import inspect
 from enum import Enum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 import strawberry_django
@@ -35,6 +35,9 @@ from schema.ids import pk_of
 from schema.limits import list_bound
 from schema.permissions import can_view_history
 from schema.users import UserType
+
+if TYPE_CHECKING:
+    from schema.changesets import ChangesetType
 
 
 @strawberry.enum(name="HistoryType", description="What kind of change made a version.")
@@ -401,6 +404,17 @@ class Version(relay.Node):
     )
     async def live_object(self, info: Info[Any, Any]) -> relay.Node | None:
         return await load_live_object(info, self)
+
+    @strawberry_django.field(
+        only=["history_changeset_id"],
+        description="The request (or service call) that wrote this version.",
+    )
+    async def changeset(
+        self, info: Info[Any, Any]
+    ) -> Annotated[ChangesetType, strawberry.lazy("schema.changesets")]:
+        return await info.context.loaders.changesets().load(
+            self.history_changeset_id  # type: ignore[attr-defined]
+        )
 
     @classmethod
     def get_queryset(cls, queryset: Any, info: Info[Any, Any], **kwargs: Any) -> Any:

@@ -114,7 +114,9 @@ def changeset_key(value: str | relay.GlobalID | None) -> uuid.UUID | None:
         return None
     try:
         global_id = (
-            value if isinstance(value, relay.GlobalID) else relay.GlobalID.from_id(value)
+            value
+            if isinstance(value, relay.GlobalID)
+            else relay.GlobalID.from_id(value)
         )
         if global_id.type_name != "Changeset":
             return None

@@ -60,7 +60,10 @@ class UpdateProductInput:
     reason: str | None = strawberry.field(default=None, description=REASON)
 
 
-@strawberry.input(name="RevertInput", description="Bring any tracked object back to one of its versions.")
+@strawberry.input(
+    name="RevertInput",
+    description="Bring any tracked object back to one of its versions.",
+)
 class RevertInput:
     record: strawberry.ID = strawberry.field(
         description="The version to go back to: any version of any tracked model."

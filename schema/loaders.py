@@ -61,3 +61,9 @@ class Loaders:
             ("objects", model),
             lambda pks: selectors.objects_by_pk(model=model, pks=pks),
         )
+
+    def changesets(self) -> DataLoader[Any, Any]:
+        """Changesets by id."""
+        return self._loader(
+            ("changesets",), lambda ids: selectors.changesets_by_id(ids=ids)
+        )

@@ -39,7 +39,9 @@ def history_permission(model: type[models.Model]) -> type[BasePermission]:
     return CanViewHistory
 
 
-def readable_models(viewer: Any, models_: list[type[models.Model]]) -> list[type[models.Model]]:
+def readable_models(
+    viewer: Any, models_: list[type[models.Model]]
+) -> list[type[models.Model]]:
     """The models among `models_` whose history the viewer may read."""
     return [m for m in models_ if viewer.has_perm(history_view_permission(m))]
 
@@ -67,3 +69,15 @@ def any_history_permission(
             return self.allows(viewer_of(info))
 
     return CanViewSomeHistory
+
+
+def readable_entries(info: Info[Any, Any]) -> list[Any]:
+    """The registered tracked models whose history the viewer may read."""
+    from schema.registry import entries
+
+    viewer = viewer_of(info)
+    return [
+        entry
+        for entry in entries()
+        if viewer.has_perm(history_view_permission(entry.model))
+    ]

@@ -50,6 +50,20 @@ class Services:
     delete: Callable[..., Any]
     revert: Callable[..., Any]
 
+    @classmethod
+    def generic(cls, model: type[models.Model]) -> "Services":
+        """The history engine's own services for `model`: enough for a model
+        whose writes need nothing of their own."""
+        from history.revert import history_revert
+        from history.writes import tracked_create, tracked_delete, tracked_update
+
+        return cls(
+            create=functools.partial(tracked_create, model=model),
+            update=functools.partial(tracked_update, model=model),
+            delete=functools.partial(tracked_delete, model=model),
+            revert=functools.partial(history_revert, model=model),
+        )
+
 
 @dataclasses.dataclass
 class Tracked:
@@ -104,8 +118,8 @@ _REGISTRY: dict[type[models.Model], Tracked] = {}
 def tracked(
     model: type[models.Model],
     *,
-    services: Services,
     description: str,
+    services: Services | None = None,
     filters: Any = None,
     order: Any = None,
     create_input: Any = None,
@@ -125,7 +139,7 @@ def tracked(
         entry = Tracked(
             model=model,
             type=cls,
-            services=services,
+            services=services or Services.generic(model),
             filters=filters,
             order=order,
             create_input=create_input,

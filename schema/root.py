@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 from decimal import Decimal
 from typing import Any
-
-import importlib
 
 import strawberry
 from django.conf import settings
@@ -67,10 +66,18 @@ def root_types() -> tuple[type, type]:
     )
     mutation = merge_types(
         "Mutation",
-        (*(generate.mutation_type(entry) for entry in tracked), Mutation, audit_mutation),
+        (
+            *(generate.mutation_type(entry) for entry in tracked),
+            Mutation,
+            audit_mutation,
+        ),
     )
-    query.__strawberry_definition__.description = Query.__strawberry_definition__.description  # type: ignore[attr-defined]
-    mutation.__strawberry_definition__.description = Mutation.__strawberry_definition__.description  # type: ignore[attr-defined]
+    query.__strawberry_definition__.description = (
+        Query.__strawberry_definition__.description
+    )  # type: ignore[attr-defined]
+    mutation.__strawberry_definition__.description = (
+        Mutation.__strawberry_definition__.description
+    )  # type: ignore[attr-defined]
     return query, mutation
 
 

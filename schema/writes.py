@@ -66,7 +66,7 @@ def object_data(model: type[models.Model], input: Any) -> dict[str, Any]:
             continue
         try:
             field = model._meta.get_field(item.name)
-        except Exception:  # noqa: BLE001 - not a model field: the service refuses it
+        except Exception:
             field = None
         if isinstance(field, models.ForeignKey):
             value = reference(value, field.related_model.__name__)  # type: ignore[union-attr]
