@@ -88,10 +88,15 @@ def history_save(
 
 @changeset_scope()
 def history_delete(
-    *, instance: models.Model, actor: Any | None, reason: str | None
+    *,
+    instance: models.Model,
+    actor: Any | None,
+    reason: str | None,
+    reverted_from: Any | None = None,
 ) -> None:
-    """Delete a tracked instance, recording its DELETED version."""
-    _mark(instance, actor=actor, reason=reason, reverted_from=None)
+    """Delete a tracked instance, recording its DELETED version (marked as
+    reverted from `reverted_from`, when a revert deletes it)."""
+    _mark(instance, actor=actor, reason=reason, reverted_from=reverted_from)
     with transaction.atomic():
         instance.delete()
 
