@@ -12,8 +12,9 @@ from strawberry.types import Info
 from strawberry_django.fields.types import OperationInfo
 from strawberry_django.resolvers import django_resolver
 
+from history.changeset_revert import changeset_revert
 from history.models import Changeset
-from history.tracking import MAX_CHANGES
+from history.tracking import MAX_CHANGES, tracked_model_for
 from schema.connections import VersionConnection, versions_connection
 from schema.context import viewer_of
 from schema.fields import After, Before, First, Last
@@ -21,7 +22,7 @@ from schema.history import FieldChangeType, Version, field_changes, snapshot_use
 from schema.ids import changeset_key
 from schema.inputs import RevertChangesetInput
 from schema.limits import list_bound
-from schema.permissions import readable_entries
+from schema.permissions import can_view_history, readable_entries
 from schema.registry import entry_for
 from schema.users import UserType
 from schema.writes import api_field_names
@@ -174,8 +175,6 @@ def revert_whole_changeset(
         strawberry.argument(description="The changeset to undo, and why."),
     ],
 ) -> RevertChangesetPayload:
-    from history.revert import changeset_revert  # type: ignore[attr-defined]
-
     key = changeset_key(input.id)
     try:
         result = changeset_revert(
@@ -192,12 +191,17 @@ def revert_whole_changeset(
             if result.changeset_id is None
             else Changeset.objects.get(pk=result.changeset_id)  # type: ignore[arg-type]
         ),
-        versions=list(result.versions),
+        # What the viewer may not read of a model's history stays unsaid.
+        versions=[
+            version
+            for version in result.versions
+            if can_view_history(info, tracked_model_for(type(version)))
+        ],
         changes=[
             ObjectChangesType(
                 object=instance,
                 object_id=relay.GlobalID(entry_for(model).name, str(pk)),
-                changes=field_changes(changes),
+                changes=field_changes(changes) if can_view_history(info, model) else [],
             )
             for model, pk, instance, changes in result.changes
         ],
