@@ -15,6 +15,7 @@ from strawberry_django.relay import DjangoListConnection
 
 from history import selectors
 from products.models import Category, Product
+from schema.connections import KeysetConnection
 from schema.context import viewer_of
 from schema.fields import DescribedField
 from schema.filters import (
@@ -78,7 +79,7 @@ class Query:
         description="The products of the catalog.",
     )
 
-    product_history: DjangoListConnection[HistoricalProductType] = (
+    product_history: KeysetConnection[HistoricalProductType] = (
         strawberry_django.connection(
             field_cls=DescribedField,
             filters=HistoricalProductFilter,
@@ -133,7 +134,7 @@ class Query:
         description="The categories of the catalog.",
     )
 
-    category_history: DjangoListConnection[HistoricalCategoryType] = (
+    category_history: KeysetConnection[HistoricalCategoryType] = (
         strawberry_django.connection(
             field_cls=DescribedField,
             filters=HistoricalCategoryFilter,

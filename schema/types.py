@@ -11,9 +11,9 @@ import strawberry
 import strawberry_django
 from strawberry import relay
 from strawberry.types import Info
-from strawberry_django.relay import DjangoListConnection
 
 from products.models import MAX_TAGS, Category, Product, Tag
+from schema.connections import KeysetConnection
 from schema.context import viewer_of
 from schema.fields import DescribedField
 from schema.history import (
@@ -51,16 +51,14 @@ class CategoryType(IntegerKeyNode, relay.Node):
     description: strawberry.auto
     created_at: datetime.datetime
     updated_at: datetime.datetime
-    history: DjangoListConnection[HistoricalCategoryType] = (
-        strawberry_django.connection(
-            field_name="versions",
-            field_cls=DescribedField,
-            filters=Annotated[
-                "HistoricalCategoryFilter", strawberry.lazy("schema.filters")
-            ],
-            permission_classes=[history_permission(Category)],
-            description="Every recorded version of this category, newest first.",
-        )
+    history: KeysetConnection[HistoricalCategoryType] = strawberry_django.connection(
+        field_name="versions",
+        field_cls=DescribedField,
+        filters=Annotated[
+            "HistoricalCategoryFilter", strawberry.lazy("schema.filters")
+        ],
+        permission_classes=[history_permission(Category)],
+        description="Every recorded version of this category, newest first.",
     )
 
 
@@ -85,7 +83,7 @@ class ProductType(IntegerKeyNode, relay.Node):
     )
     created_at: datetime.datetime
     updated_at: datetime.datetime
-    history: DjangoListConnection[HistoricalProductType] = strawberry_django.connection(
+    history: KeysetConnection[HistoricalProductType] = strawberry_django.connection(
         field_name="versions",
         field_cls=DescribedField,
         filters=Annotated["HistoricalProductFilter", strawberry.lazy("schema.filters")],
