@@ -9,9 +9,16 @@ the scripts whose changes the versions record.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.db.models.signals import class_prepared
+
+# The columns of the keyset every history connection pages by (newest first:
+# `history.tracking.NEWEST_FIRST`); `history.paging` needs an index on them so a
+# deep page is an index range scan.
+KEYSET_COLUMNS = ("history_date", "history_id")
 
 
 class VersionExtras(models.Model):
@@ -132,6 +139,39 @@ class Changeset(models.Model):
 
     def __str__(self) -> str:
         return f"Changeset {self.id} ({self.history_date:%Y-%m-%d %H:%M:%S})"
+
+
+def keyset_index_name(model: type[models.Model]) -> str:
+    """The name of the keyset index of a historical model (at most 30 characters,
+    as Django requires)."""
+    return f"{model._meta.db_table[:23]}_keyset"
+
+
+def _add_keyset_index(sender: type[models.Model], **kwargs: Any) -> None:
+    """Give every historical model built on `VersionExtras` an index on
+    (history_date, history_id).
+
+    simple-history builds the historical model's `Meta` itself, so the abstract
+    base's `Meta.indexes` would not reach it, and its own
+    `SIMPLE_HISTORY_DATE_INDEX = "composite"` pairs the date with the tracked
+    object's key, not with `history_id`. A tracked model therefore gets the index
+    by declaring `bases=[VersionExtras]`, and `makemigrations` picks it up.
+    """
+    if not issubclass(sender, VersionExtras) or sender._meta.abstract:
+        return
+    name = keyset_index_name(sender)
+    if any(index.name == name for index in sender._meta.indexes):
+        return
+    indexes = [
+        *sender._meta.indexes,
+        models.Index(fields=list(KEYSET_COLUMNS), name=name),
+    ]
+    # `original_attrs` is what migrations read, as if `Meta` had declared them.
+    sender._meta.indexes = sender._meta.original_attrs["indexes"] = indexes
+
+
+# Connected here, before any tracked model's module imports `VersionExtras`.
+class_prepared.connect(_add_keyset_index, dispatch_uid="history_keyset_index")
 
 
 class ApiToken(models.Model):

@@ -7,7 +7,14 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.annotation import StrawberryAnnotation
 from strawberry.types.arguments import StrawberryArgument
-from strawberry_django.fields.field import StrawberryDjangoField
+from strawberry_django.fields.field import (
+    StrawberryDjangoConnectionExtension,
+    StrawberryDjangoField,
+)
+
+from schema.connections import is_keyset_connection, prefetch_versions
+
+PAGE_ARGUMENTS = ("first", "after", "last", "before")
 
 ARGUMENT_DESCRIPTIONS = {
     "filters": "Only the nodes matching these filters.",
@@ -72,4 +79,26 @@ class DescribedField(StrawberryDjangoField):
     def get_queryset(self, queryset: Any, info: Any, **kwargs: Any) -> Any:
         if kwargs.get("ordering", []) is None:
             kwargs["ordering"] = []
-        return super().get_queryset(queryset, info, **kwargs)
+        related_field_id = kwargs.get("_strawberry_related_field_id")
+        connection = self._keyset_connection()
+        if related_field_id is None or connection is None:
+            return super().get_queryset(queryset, info, **kwargs)
+        # The optimizer prefetching a nested version connection: it pages only
+        # the connection types it knows, so ours pages its own prefetch.
+        pages = {name: kwargs.pop(name, None) for name in PAGE_ARGUMENTS}
+        queryset = super().get_queryset(queryset, info, **kwargs)
+        return prefetch_versions(
+            queryset,
+            info=info,
+            related_field_id=related_field_id,
+            max_results=connection.max_results,
+            **pages,
+        )
+
+    def _keyset_connection(self) -> StrawberryDjangoConnectionExtension | None:
+        for extension in self.extensions:
+            if isinstance(
+                extension, StrawberryDjangoConnectionExtension
+            ) and is_keyset_connection(extension.connection_type):
+                return extension
+        return None

@@ -15,7 +15,7 @@ from strawberry import relay
 from strawberry.types import Info
 
 from history.tracking import MAX_CHANGES, is_text, tracked_fields
-from schema.connections import HistoryConnection
+from schema.connections import KeysetConnection
 from schema.fields import DescribedField
 from schema.filters import (
     DecimalFilterLookup,
@@ -189,7 +189,7 @@ def history_connection(entry: Tracked, cls: type) -> None:
     noun = entry.model._meta.verbose_name
     cls.__annotations__ = {
         **cls.__dict__.get("__annotations__", {}),
-        "history": HistoryConnection[lazy(f"Historical{entry.name}Type")],
+        "history": KeysetConnection[lazy(f"Historical{entry.name}Type")],
     }
     cls.history = strawberry_django.connection(  # type: ignore[attr-defined]
         field_name=_versions_relation(entry),
@@ -236,7 +236,7 @@ def query_type(entry: Tracked) -> type:
         ordering=entry.order,
         description=f"The {plural} of the catalog.",
     )
-    annotations[f"{entry.python_field}_history"] = HistoryConnection[history_type]
+    annotations[f"{entry.python_field}_history"] = KeysetConnection[history_type]
     namespace[f"{entry.python_field}_history"] = strawberry_django.connection(
         field_cls=DescribedField,
         filters=entry.history_filter,

@@ -735,7 +735,12 @@ MAX_OFFSET = 10**9
 
 
 def _sane_cursor(cursor: str) -> bool:
-    """Whether a connection cursor decodes to an offset the database can use."""
+    """Whether a connection cursor decodes to an offset the database can use, or
+    to a version's place (which connection it fits is checked when it runs)."""
+    from schema.connections import is_version_cursor
+
+    if is_version_cursor(cursor):
+        return True
     try:
         kind, offset = base64.b64decode(cursor, validate=True).decode().split(":")
         return kind == "arrayconnection" and 0 <= int(offset) <= MAX_OFFSET

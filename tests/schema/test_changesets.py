@@ -65,7 +65,10 @@ def _adjust_fifty(gql: GraphQL, user: Any) -> tuple[list[Product], str]:
     products = [ProductFactory(price=Decimal("10.00")) for _ in range(50)]
     ids = [gid("Product", product.pk) for product in products]
     answer = gql(ADJUST, {"ids": ids}, user=user)
-    assert answer["data"]["adjustPrices"] == {"__typename": "ProductsResult", "count": 50}
+    assert answer["data"]["adjustPrices"] == {
+        "__typename": "ProductsResult",
+        "count": 50,
+    }
     answer = gql(CHANGESET_OF_NEWEST, {"id": ids[0]}, user=user)
     edges = answer["data"]["product"]["history"]["edges"]
     return products, edges[0]["node"]["changeset"]["id"]
