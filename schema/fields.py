@@ -66,8 +66,10 @@ class DescribedField(StrawberryDjangoField):
         for argument in super().arguments:
             if argument.python_name == "ordering":
                 argument = _optional_ordering(argument)
-            if argument.description is None:
-                argument.description = ARGUMENT_DESCRIPTIONS.get(argument.python_name)
+            # Ours over strawberry's, which describes `last` as "the items in
+            # the list that come after the specified cursor".
+            if argument.python_name in ARGUMENT_DESCRIPTIONS:
+                argument.description = ARGUMENT_DESCRIPTIONS[argument.python_name]
             arguments.append(argument)
         return arguments
 

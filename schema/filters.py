@@ -116,7 +116,10 @@ class VersionFilter:
         return pk_filter(prefix, "history_user_pk", value, "User")
 
     @strawberry_django.filter_field(
-        description='Versions whose changes include this field, e.g. "price".'
+        description=(
+            "Versions whose changes include this field (its API name, as "
+            "FieldChange.field gives it)."
+        )
     )
     def changed_field(self, value: str, prefix: str) -> Q:
         return Q(

@@ -66,7 +66,7 @@ class TextSegmentType:
     name="FieldChange", description="One field's change between two versions."
 )
 class FieldChangeType:
-    field: str = strawberry.field(description='API field name, e.g. "price".')
+    field: str = strawberry.field(description='API field name, e.g. "name".')
     label: str = strawberry.field(description='Human label, e.g. "Price".')
     old_value: str | None = strawberry.field(
         description="Canonical text form of the old value; null where there was none."
@@ -286,7 +286,7 @@ class Version(relay.Node):
         fields: Annotated[
             list[str] | None,
             strawberry.argument(
-                description='Only the changes of these fields, e.g. ["price"].'
+                description="Only the changes of these fields (API names)."
             ),
         ] = None,
     ) -> list[FieldChangeType]:

@@ -73,7 +73,7 @@ class RevertInput:
     )
     fields: list[str] | None = strawberry.field(
         default=None,
-        description='Revert only these fields (API names, e.g. "price", "tags").',
+        description="Revert only these fields (API names, as FieldChange.field gives them).",
     )
     expected_latest: strawberry.ID | None = strawberry.field(
         default=None,
@@ -107,7 +107,7 @@ class RevertFields:
     )
     fields: list[str] | None = strawberry.field(
         default=None,
-        description='Revert only these fields (API names, e.g. "price", "tags").',
+        description="Revert only these fields (API names, as FieldChange.field gives them).",
     )
     expected_latest: strawberry.ID | None = strawberry.field(
         default=None,
