@@ -28,7 +28,12 @@ from history.errors import (
     operation_error,
 )
 from history.m2m import record_current_m2m_rows
-from history.selectors import history_latest, history_latest_many
+from history.selectors import (
+    history_latest,
+    history_latest_many,
+    history_versions,
+    visible_versions,
+)
 from history.signals import (
     HISTORY_TYPE_ATTRIBUTE,
     REVERTED_FROM_ATTRIBUTE,
@@ -230,18 +235,20 @@ def record_bulk_versions(
             version.history_ip_address = context.ip_address
             version.history_user_agent = context.user_agent
             version.history_request_id = context.request_id
-    history_model.objects.bulk_update(
-        versions,
-        [
-            "history_snapshot",
-            "history_changes",
-            "history_segments",
-            "history_search",
-            "history_ip_address",
-            "history_user_agent",
-            "history_request_id",
-        ],
-    )
+    columns = [
+        "history_snapshot",
+        "history_changes",
+        "history_segments",
+        "history_search",
+        "history_ip_address",
+        "history_user_agent",
+        "history_request_id",
+    ]
+    if any(version.history_staff_only for version in versions):
+        # Inserted as False: written only when one is not, which keeps the
+        # usual bulk update to its few statements.
+        columns.append("history_staff_only")
+    history_model.objects.bulk_update(versions, columns)
     record_current_m2m_rows(model, versions)
 
 
@@ -371,10 +378,14 @@ def history_revert(
     names = _check_fields(model, fields)
     # Versions never change: read before the locks, to lock what it points to
     # first, in the order deleting those objects locks them and then ours.
+    # A version only staff see is no version to go back to for anyone else.
+    staff = actor is None or bool(actor.is_authenticated and actor.is_staff)
     record = (
         None
         if record_id is None
-        else history_model_for(model).objects.filter(history_id=record_id).first()
+        else visible_versions(history_model_for(model).objects.all(), staff=staff)
+        .filter(history_id=record_id)
+        .first()
     )
     if record is not None:
         _lock_referenced(model, record, names)
@@ -418,8 +429,14 @@ def history_revert(
             "record",
             reveal=reveal,
         )
+    newest_seen = latest
+    if latest is not None and latest.history_staff_only and not staff:
+        # What the actor could not see did not change what they saw.
+        newest_seen = visible_versions(
+            history_versions(model=model, pk=pk), staff=False
+        ).first()
     if expected_latest_id is not None and (
-        latest is None or str(latest.history_id) != str(expected_latest_id)
+        newest_seen is None or str(newest_seen.history_id) != str(expected_latest_id)
     ):
         raise _refusal(
             HistoryErrorCode.STALE,

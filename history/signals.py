@@ -106,13 +106,13 @@ def fill_version(
         )
     else:
         version.history_snapshot = related_snapshot(instance)
+    override = getattr(instance, HISTORY_TYPE_ATTRIBUTE, None)
+    if override is not None:
+        version.history_type = override
     fill_version_diff(model=model, version=version, previous=previous)
     version.history_search = search_text(version)
     for name, value in user_snapshot(version.history_user).items():
         setattr(version, name, value)
-    override = getattr(instance, HISTORY_TYPE_ATTRIBUTE, None)
-    if override is not None:
-        version.history_type = override
     version.history_reverted_from = getattr(instance, REVERTED_FROM_ATTRIBUTE, None)
     context = current_request_context()
     if context is not None:

@@ -42,7 +42,9 @@ def _live(model: type[models.Model], pk: int | None) -> Any:
     return selectors.objects_by_pk(model=model, pks=[pk]).get(pk)
 
 
-def _as_of(model: type[models.Model], pk: int, at: datetime.datetime) -> Any:
+def _as_of(
+    info: Info[Any, Any], model: type[models.Model], pk: int, at: datetime.datetime
+) -> Any:
     if timezone.is_naive(at):
         at = at.replace(tzinfo=datetime.UTC)
     try:
@@ -51,7 +53,9 @@ def _as_of(model: type[models.Model], pk: int, at: datetime.datetime) -> Any:
         # Beyond the calendar in UTC: before anything existed, or after now.
         at = datetime.datetime.min if at.year == 1 else datetime.datetime.max
         at = at.replace(tzinfo=datetime.UTC)
-    return selectors.history_as_of(model=model, pk=pk, at=at)
+    return selectors.history_as_of(
+        model=model, pk=pk, at=at, staff=viewer_of(info).is_staff
+    )
 
 
 @strawberry.type(description="Reads of the catalog and its history.")
@@ -99,6 +103,7 @@ class Query:
     )
     def product_as_of(
         self,
+        info: Info[Any, Any],
         id: Annotated[
             strawberry.ID,
             strawberry.argument(description="The product, deleted or not."),
@@ -113,7 +118,7 @@ class Query:
         pk = pk_of(id, "Product")
         if pk is None:
             return None
-        return _as_of(Product, pk, at)
+        return _as_of(info, Product, pk, at)
 
     @strawberry_django.field(
         description=(
@@ -154,6 +159,7 @@ class Query:
     )
     def category_as_of(
         self,
+        info: Info[Any, Any],
         id: Annotated[
             strawberry.ID,
             strawberry.argument(description="The category, deleted or not."),
@@ -168,7 +174,7 @@ class Query:
         pk = pk_of(id, "Category")
         if pk is None:
             return None
-        return _as_of(Category, pk, at)
+        return _as_of(info, Category, pk, at)
 
     @strawberry.field(description="The logged-in user; null when anonymous.")
     def me(self, info: Info[Any, Any]) -> UserType | None:
