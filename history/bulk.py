@@ -75,7 +75,12 @@ def _record(
             context=context,
         )
     if versions:
-        history_model.objects.bulk_update(versions, list(PER_VERSION_COLUMNS))
+        columns = list(PER_VERSION_COLUMNS)
+        if any(version.history_staff_only for version in versions):
+            # Inserted as False: written only when one is not, which keeps the
+            # usual bulk update to its few statements.
+            columns.append("history_staff_only")
+        history_model.objects.bulk_update(versions, columns)
         # One actor, one request: the same values for every version, in one
         # statement whatever the number of versions.
         history_model.objects.filter(

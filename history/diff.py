@@ -23,6 +23,7 @@ from django.db import models
 from history.errors import HistoryErrorCode, operation_error
 from history.state import Display, state_diff, state_of
 from history.tracking import (
+    UPDATED,
     is_m2m,
     is_numeric,
     is_text,
@@ -387,8 +388,9 @@ def fill_version_diff(
 
     Versions are immutable, so what reads will show is computed once, here:
     `history_changes` (`{field: [old, new]}`, empty when there is no previous
-    version) and `history_segments` (the word-level diffs of its text fields).
-    Costs no query.
+    version), `history_segments` (the word-level diffs of its text fields) and
+    `history_staff_only` (an UPDATED version that changed no stored field).
+    The version's `history_type` must be final. Costs no query.
     """
     version.history_changes = (
         {}
@@ -396,6 +398,9 @@ def fill_version_diff(
         else state_diff(state_of(model, previous), state_of(model, version))
     )
     version.history_segments = stored_segments(model, version.history_changes)
+    version.history_staff_only = (
+        version.history_type == UPDATED and not version.history_changes
+    )
 
 
 def history_diff(

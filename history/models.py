@@ -27,6 +27,14 @@ class VersionExtras(models.Model):
     Versions are immutable, so the diff against the previous version is computed
     once when the version is written and stored in `history_changes` as
     `{field_name: [old, new]}` in canonical text form.
+
+    An UPDATED version that changed no stored field changed only excluded ones
+    (a product's supplier cost, say): `history_staff_only` marks it so that
+    only staff see it, and the trail still keeps it. It is a column set when
+    the version is written, not derived on read from an empty
+    `history_changes`: a plain boolean filters alike on every database (an
+    equality test on JSON does not), and it keeps its meaning if the tracked
+    fields change later.
     """
 
     history_changes = models.JSONField(
@@ -75,6 +83,13 @@ class VersionExtras(models.Model):
         blank=True,
         db_index=True,
         help_text="The id of who made the change; kept after the user is deleted.",
+    )
+    history_staff_only = models.BooleanField(
+        default=False,
+        help_text=(
+            "Set when the version changed only fields versions do not store "
+            "(sensitive or derived ones): only staff see it."
+        ),
     )
     history_ip_address = models.GenericIPAddressField(null=True, blank=True)
     history_user_agent = models.TextField(blank=True, default="")

@@ -14,7 +14,7 @@ from history.changesets import changeset_scope
 from history.diff import FieldChange, history_diff
 from history.errors import HistoryErrorCode, OperationDenied, operation_error
 from history.locks import lock_object, lock_objects
-from history.selectors import history_latest
+from history.selectors import history_latest, history_versions, visible_versions
 from history.tracking import (
     DELETED,
     history_model_for,
@@ -84,10 +84,14 @@ def history_revert(
     names = check_fields(model, fields)
     # Versions never change: read before the locks, to lock what it points to
     # first, in the order deleting those objects locks them and then ours.
+    # A version only staff see is no version to go back to for anyone else.
+    staff = actor is None or bool(actor.is_authenticated and actor.is_staff)
     record = (
         None
         if record_id is None
-        else history_model_for(model).objects.filter(history_id=record_id).first()
+        else visible_versions(history_model_for(model).objects.all(), staff=staff)
+        .filter(history_id=record_id)
+        .first()
     )
     if record is not None:
         _lock_referenced(model, record, names)
@@ -131,8 +135,14 @@ def history_revert(
             "record",
             reveal=reveal,
         )
+    newest_seen = latest
+    if latest is not None and latest.history_staff_only and not staff:
+        # What the actor could not see did not change what they saw.
+        newest_seen = visible_versions(
+            history_versions(model=model, pk=pk), staff=False
+        ).first()
     if expected_latest_id is not None and (
-        latest is None or str(latest.history_id) != str(expected_latest_id)
+        newest_seen is None or str(newest_seen.history_id) != str(expected_latest_id)
     ):
         raise _refusal(
             HistoryErrorCode.STALE,

@@ -14,6 +14,20 @@ from history.models import VersionExtras
 from history.tracking import DELETED, NEWEST_FIRST, history_model_for
 
 
+def visible_versions(queryset: QuerySet[Any], *, staff: bool) -> QuerySet[Any]:
+    """The versions of `queryset` a viewer may see: all of them for staff;
+    for others, all but those that changed only fields versions do not store
+    (`history_staff_only`), so that not even who, when or why leaks.
+
+    Hiding such a version hides nothing else: it records the same stored
+    values as the version before it, so the next version's diff (computed
+    against it) is the diff against the version before it.
+    """
+    if staff:
+        return queryset
+    return queryset.filter(history_staff_only=False)
+
+
 def history_versions(*, model: type[models.Model], pk: Any) -> QuerySet[Any]:
     """Every version of one object, newest first, deleted objects included."""
     history_model = history_model_for(model)
@@ -43,10 +57,12 @@ def history_latest_many(*, model: type[models.Model], pks: Iterable[Any]) -> lis
 
 
 def history_as_of(
-    *, model: type[models.Model], pk: Any, at: datetime.datetime
+    *, model: type[models.Model], pk: Any, at: datetime.datetime, staff: bool
 ) -> Any | None:
-    """The version of an object in force at `at`; None if it did not exist then."""
-    version = history_versions(model=model, pk=pk).filter(history_date__lte=at).first()
+    """The version of an object in force at `at`, as `visible_versions` lets
+    the viewer see them; None if it did not exist then."""
+    versions = visible_versions(history_versions(model=model, pk=pk), staff=staff)
+    version = versions.filter(history_date__lte=at).first()
     if version is None or version.history_type == DELETED:
         return None
     return version
@@ -60,18 +76,22 @@ def history_version(*, model: type[models.Model], history_id: Any) -> Any | None
 
 
 def history_versions_by_id(
-    *, model: type[models.Model], history_ids: Iterable[Any]
+    *, model: type[models.Model], history_ids: Iterable[Any], staff: bool
 ) -> dict[Any, Any]:
-    """Versions of `model` by history id, with their users, in one query."""
+    """Versions of `model` by history id, with their users, in one query; those
+    `visible_versions` hides from the viewer are absent."""
     history_model = history_model_for(model)
-    versions = history_model.objects.filter(history_id__in=list(history_ids))
+    versions = visible_versions(
+        history_model.objects.filter(history_id__in=list(history_ids)), staff=staff
+    )
     return {v.history_id: v for v in versions.select_related("history_user")}
 
 
 def history_neighbour_ids(
-    *, model: type[models.Model], history_ids: Iterable[Any], newer: bool
+    *, model: type[models.Model], history_ids: Iterable[Any], newer: bool, staff: bool
 ) -> dict[Any, Any]:
-    """For each version, the history id of the one just before (or after) it.
+    """For each version, the history id of the one just before (or after) it
+    among those `visible_versions` lets the viewer see.
 
     One query reads the keys of every version of the objects involved; the
     pairing is done in memory, in the order of `NEWEST_FIRST`.
@@ -81,7 +101,8 @@ def history_neighbour_ids(
     pk_name = model._meta.pk.attname
     objects = history_model.objects.filter(history_id__in=wanted).values(pk_name)
     rows = (
-        history_model.objects.filter(**{f"{pk_name}__in": objects})
+        visible_versions(history_model.objects.all(), staff=staff)
+        .filter(**{f"{pk_name}__in": objects})
         .order_by(pk_name, *NEWEST_FIRST)
         .values_list(pk_name, "history_id")
     )

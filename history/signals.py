@@ -42,6 +42,10 @@ def fill_version(
         snapshot = previous.history_snapshot if previous is not None else {}
     else:
         snapshot = related_snapshot(instance)
+    # The final type first: whether a version is staff-only depends on it.
+    override = getattr(instance, HISTORY_TYPE_ATTRIBUTE, None)
+    if override is not None:
+        version.history_type = override
     complete_version(
         model=model,
         version=version,
@@ -49,9 +53,6 @@ def fill_version(
         snapshot=snapshot,
         context=current_request_context(),
     )
-    override = getattr(instance, HISTORY_TYPE_ATTRIBUTE, None)
-    if override is not None:
-        version.history_type = override
     version.history_reverted_from = getattr(instance, REVERTED_FROM_ATTRIBUTE, None)
 
 

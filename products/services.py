@@ -8,6 +8,7 @@ not permission-checked, recorded with no user). Data keys are model field names;
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -53,6 +54,22 @@ CENT = Decimal("0.01")
 MAX_PERCENT = Decimal(10_000)
 MAX_AMOUNT = Decimal(10**10)
 OTHER_THAN_PRICE = [f.name for f in Product._meta.fields if f.name != "price"]
+
+
+@dataclass(frozen=True)
+class PriceAdjustment:
+    """What `product_adjust_prices` did.
+
+    Attributes:
+        changed: The products whose price changed, each with one new version,
+            in primary-key order.
+        unchanged: The products whose price it left as it was (the change
+            rounded to nothing, say, or the price already at zero), with no new
+            version, in primary-key order.
+    """
+
+    changed: list[Product]
+    unchanged: list[Product]
 
 
 def products_by_pk(pks: Sequence[Any]) -> list[Product]:
@@ -253,13 +270,21 @@ def product_adjust_prices(
     reason: str | None,
     percent: Decimal | None = None,
     amount: Decimal | None = None,
-) -> list[Product]:
+) -> PriceAdjustment:
     """Change the price of many products by a percentage or an amount, in one
     transaction, writing one UPDATED version per product whose price changes,
     with `reason`.
 
-    Prices are rounded half up to the cent. If any product is missing or any new
-    price is invalid, nothing is written.
+    Exactly one of `percent` and `amount` is given. Prices are rounded half up
+    to the cent. A product whose price would stay the same (the change rounds
+    to nothing) is left as it is, with no version, and reported as unchanged.
+    If any product is missing or any new price is invalid, nothing is written.
+
+    Raises:
+        ValidationError: INVALID for both or neither of `percent` and `amount`,
+            either out of range, no products or an invalid new price;
+            NOT_FOUND for a missing product; REASON_REQUIRED without a reason.
+        OperationDenied: when `actor` may not change products.
     """
     require_permission(actor, Product, "change")
     cleaned_reason = clean_reason(reason, required=True)
@@ -313,16 +338,26 @@ def product_adjust_prices(
                 )
     if errors:
         raise ValidationError(errors)
-    products = [p for p in products if p.price != previous_prices[p.pk]]
-    if not products:
-        return []
+    unchanged_pks = {p.pk for p in products if p.price == previous_prices[p.pk]}
+    products = [p for p in products if p.pk not in unchanged_pks]
+    if products:
+        _record_prices(products, actor=actor, reason=cleaned_reason)
+    loaded = products_by_pk(unique)
+    return PriceAdjustment(
+        changed=[p for p in loaded if p.pk not in unchanged_pks],
+        unchanged=[p for p in loaded if p.pk in unchanged_pks],
+    )
+
+
+def _record_prices(
+    products: list[Product], *, actor: Any | None, reason: str | None
+) -> None:
+    """Save the new prices of `products`, one UPDATED version each."""
     now = timezone.now()
     for product in products:
         product.updated_at = now
     with (
-        record_bulk_versions(
-            Product, products, actor=actor, reason=cleaned_reason
-        ) as date,
+        record_bulk_versions(Product, products, actor=actor, reason=reason) as date,
         tracked_bulk(),
     ):
         bulk_update_with_history(
@@ -332,11 +367,10 @@ def product_adjust_prices(
             default_user=actor
             if actor is not None and actor.is_authenticated
             else None,
-            default_change_reason=cleaned_reason,
+            default_change_reason=reason,
             default_date=date,
             custom_historical_attrs=user_snapshot(actor),
         )
-    return products_by_pk([product.pk for product in products])
 
 
 @changeset_scope()

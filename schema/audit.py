@@ -22,6 +22,7 @@ from history.models import VersionExtras
 from history.tracking import MAX_CHANGES
 from schema import changesets
 from schema.connections import VersionConnection, versions_connection
+from schema.context import viewer_of
 from schema.fields import ARGUMENT_DESCRIPTIONS, After, Before, First, Last
 from schema.filters import MATCH_NOTHING, VersionFilter, pk_filter
 from schema.history import FieldChangeType, Version, field_changes
@@ -30,7 +31,7 @@ from schema.permissions import (
     PERMISSION_DENIED,
     any_history_permission,
     can_view_history,
-    readable_entries,
+    readable_versions,
 )
 from schema.registry import (
     Tracked,
@@ -156,8 +157,7 @@ def build() -> tuple[type, type]:
         before: Before = None,
     ) -> VersionConnection:
         querysets = []
-        for entry in readable_entries(info):
-            queryset = entry.history_model.objects.all()
+        for queryset in readable_versions(info):
             if filters is not None:
                 queryset = strawberry_django.filters.apply(filters, queryset, info=info)
             querysets.append(queryset)
@@ -184,13 +184,16 @@ def build() -> tuple[type, type]:
         if entry is None:
             return None
         if not can_view_history(info, entry.model):
-            raise _refused(
-                f"You may not read the history of {entry.model._meta.verbose_name_plural}."
-            )
+            plural = entry.model._meta.verbose_name_plural
+            raise _refused(f"You may not read the history of {plural}.")
         from schema.ids import int64_of
 
         pk = int64_of(global_id.node_id)
-        return None if pk is None else as_of(entry.model, pk, at)
+        return (
+            None
+            if pk is None
+            else as_of(entry.model, pk, at, staff=viewer_of(info).is_staff)
+        )
 
     query_namespace: dict[str, Any] = {
         "audit_log": strawberry_django.field(

@@ -22,7 +22,7 @@ from schema.history import FieldChangeType, Version, field_changes, snapshot_use
 from schema.ids import changeset_key
 from schema.inputs import RevertChangesetInput
 from schema.limits import list_bound
-from schema.permissions import can_view_history, readable_entries
+from schema.permissions import can_view_history, readable_entries, readable_versions
 from schema.registry import entry_for
 from schema.users import UserType
 from schema.writes import api_field_names
@@ -69,8 +69,8 @@ class ChangesetType(relay.Node):
         before: Before = None,
     ) -> VersionConnection:
         querysets = [
-            entry.history_model.objects.filter(history_changeset_id=self.pk)  # type: ignore[attr-defined]
-            for entry in readable_entries(info)
+            queryset.filter(history_changeset_id=self.pk)  # type: ignore[attr-defined]
+            for queryset in readable_versions(info)
         ]
         return versions_connection(
             info, querysets, first=first, after=after, last=last, before=before

@@ -5,6 +5,7 @@ built at run time with real type objects.
 """
 
 import datetime
+import inspect
 from typing import Annotated, Any, Optional
 
 import strawberry
@@ -16,6 +17,7 @@ from strawberry.types import Info
 
 from history.tracking import MAX_CHANGES, is_text, tracked_fields
 from schema.connections import KeysetConnection
+from schema.context import viewer_of
 from schema.fields import DescribedField
 from schema.filters import (
     DecimalFilterLookup,
@@ -188,8 +190,8 @@ def history_connection(entry: Tracked, cls: type) -> None:
     """Give the object type its `history` connection."""
     noun = entry.model._meta.verbose_name
     cls.__annotations__ = {
-        **cls.__dict__.get("__annotations__", {}),
-        "history": KeysetConnection[lazy(f"Historical{entry.name}Type")],
+        **inspect.get_annotations(cls),
+        "history": KeysetConnection[lazy(f"Historical{entry.name}Type")],  # type: ignore[misc]
     }
     cls.history = strawberry_django.connection(  # type: ignore[attr-defined]
         field_name=_versions_relation(entry),
@@ -249,6 +251,7 @@ def query_type(entry: Tracked) -> type:
 
     def at_moment(
         self: Any,
+        info: Info[Any, Any],
         id: Annotated[
             strawberry.ID,
             strawberry.argument(description=f"The {noun}, deleted or not."),
@@ -259,7 +262,9 @@ def query_type(entry: Tracked) -> type:
         ],
     ) -> Any:
         pk = pk_of(id, type_name)
-        return None if pk is None else as_of(model, pk, at)
+        if pk is None:
+            return None
+        return as_of(model, pk, at, staff=viewer_of(info).is_staff)
 
     at_moment.__annotations__["return"] = Optional[history_type]  # noqa: UP045
     namespace[f"{entry.python_field}_as_of"] = strawberry_django.field(
@@ -333,8 +338,6 @@ def _revert_input(entry: Tracked) -> Any:
 
 def mutation_type(entry: Tracked) -> type:
     """The create, update, delete and revert mutations of one tracked model."""
-    from schema.context import viewer_of
-
     model = entry.model
     noun = model._meta.verbose_name
     label = model._meta.app_label

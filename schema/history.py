@@ -22,6 +22,7 @@ from strawberry_django.fields.field import StrawberryDjangoField
 
 from history import diff
 from history.errors import HistoryErrorCode
+from history.selectors import visible_versions
 from history.tracking import (
     MAX_CHANGES,
     MAX_M2M_ITEMS,
@@ -166,7 +167,8 @@ async def load_version(info: Info[Any, Any], model: Any, history_id: Any) -> Any
     """A readable version of `model` by history id, batched per request."""
     if history_id is None:
         return None
-    record = await info.context.loaders.versions(model).load(history_id)
+    staff = viewer_of(info).is_staff
+    record = await info.context.loaders.versions(model, staff=staff).load(history_id)
     return readable(info, record)
 
 
@@ -181,7 +183,7 @@ async def load_diff_pair(
     need; a version so loaded is read again, in the same batch.
     """
     model = tracked_model_for(type(record))
-    loader = info.context.loaders.versions(model)
+    loader = info.context.loaders.versions(model, staff=viewer_of(info).is_staff)
     reload = bool(record.get_deferred_fields())
     keys = ([record.history_id] if reload else []) + (
         [] if history_id is None else [history_id]
@@ -195,7 +197,9 @@ async def load_diff_pair(
 async def load_neighbour(info: Info[Any, Any], record: Any, *, newer: bool) -> Any:
     """The readable version just after (`newer`) or before `record`."""
     model = tracked_model_for(type(record))
-    loader = info.context.loaders.neighbours(model, newer=newer)
+    loader = info.context.loaders.neighbours(
+        model, newer=newer, staff=viewer_of(info).is_staff
+    )
     return readable(info, await loader.load(record.history_id))
 
 
@@ -418,7 +422,8 @@ class Version(relay.Node):
 
     @classmethod
     def get_queryset(cls, queryset: Any, info: Info[Any, Any], **kwargs: Any) -> Any:
-        """Versions are visible only to viewers who may read the history."""
+        """Versions are visible only to viewers who may read the history, and
+        those that changed only fields versions do not store only to staff."""
         if not can_view_history(info, tracked_model_for(queryset.model)):
             return queryset.none()
-        return queryset
+        return visible_versions(queryset, staff=viewer_of(info).is_staff)

@@ -73,11 +73,15 @@ class RevertInput:
     )
     fields: list[str] | None = strawberry.field(
         default=None,
-        description="Revert only these fields (API names, as FieldChange.field gives them).",
+        description=(
+            "Revert only these fields (API names, as FieldChange.field gives them)."
+        ),
     )
     expected_latest: strawberry.ID | None = strawberry.field(
         default=None,
-        description="Refuse (code STALE) unless this is still the object's newest version.",
+        description=(
+            "Refuse (code STALE) unless this is still the object's newest version."
+        ),
     )
     dry_run: bool | None = strawberry.field(
         default=False, description="Report the changes, write nothing."
@@ -107,7 +111,9 @@ class RevertFields:
     )
     fields: list[str] | None = strawberry.field(
         default=None,
-        description="Revert only these fields (API names, as FieldChange.field gives them).",
+        description=(
+            "Revert only these fields (API names, as FieldChange.field gives them)."
+        ),
     )
     expected_latest: strawberry.ID | None = strawberry.field(
         default=None,

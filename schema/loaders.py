@@ -32,28 +32,36 @@ class Loaders:
             self._loaders[key] = loader
         return loader
 
-    def versions(self, model: type[models.Model]) -> DataLoader[Any, Any]:
-        """Versions of `model` by history id."""
+    def versions(
+        self, model: type[models.Model], *, staff: bool
+    ) -> DataLoader[Any, Any]:
+        """Versions of `model` by history id; for non-`staff` viewers, those
+        `selectors.visible_versions` hides load as None."""
         return self._loader(
-            ("versions", model),
-            lambda ids: selectors.history_versions_by_id(model=model, history_ids=ids),
+            ("versions", model, staff),
+            lambda ids: selectors.history_versions_by_id(
+                model=model, history_ids=ids, staff=staff
+            ),
         )
 
     def neighbours(
-        self, model: type[models.Model], *, newer: bool
+        self, model: type[models.Model], *, newer: bool, staff: bool
     ) -> DataLoader[Any, Any]:
-        """The version just after (`newer`) or before one, by history id."""
+        """The version just after (`newer`) or before one, by history id, among
+        those the viewer sees (`selectors.visible_versions`)."""
 
         def fetch(ids: list[Any]) -> dict[Any, Any]:
             neighbour_ids = selectors.history_neighbour_ids(
-                model=model, history_ids=ids, newer=newer
+                model=model, history_ids=ids, newer=newer, staff=staff
             )
             versions = selectors.history_versions_by_id(
-                model=model, history_ids=[i for i in neighbour_ids.values() if i]
+                model=model,
+                history_ids=[i for i in neighbour_ids.values() if i],
+                staff=staff,
             )
             return {key: versions.get(value) for key, value in neighbour_ids.items()}
 
-        return self._loader(("neighbours", model, newer), fetch)
+        return self._loader(("neighbours", model, newer, staff), fetch)
 
     def objects(self, model: type[models.Model]) -> DataLoader[Any, Any]:
         """Live objects of `model` by primary key."""

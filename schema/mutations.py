@@ -122,14 +122,15 @@ class Mutation:
             strawberry.argument(description="The products, the change and why."),
         ],
     ) -> AdjustPricesPayload:
-        products = services.product_adjust_prices(
+        adjustment = services.product_adjust_prices(
             pks=_ids(input.ids, "Product"),
             actor=_actor(info),
             reason=input.reason,
             percent=input.percent,
             amount=input.amount,
         )
-        return ProductsResult(products=products, count=len(products))  # type: ignore[arg-type]
+        changed = adjustment.changed
+        return ProductsResult(products=changed, count=len(changed))  # type: ignore[arg-type]
 
     @strawberry_django.mutation(
         description=(

@@ -81,3 +81,16 @@ def readable_entries(info: Info[Any, Any]) -> list[Any]:
         for entry in entries()
         if viewer.has_perm(history_view_permission(entry.model))
     ]
+
+
+def readable_versions(info: Info[Any, Any]) -> list[Any]:
+    """A queryset of versions per tracked model whose history the viewer may
+    read, each of the versions the viewer may see (staff-only ones only for
+    staff)."""
+    from history.selectors import visible_versions
+
+    staff = viewer_of(info).is_staff
+    return [
+        visible_versions(entry.history_model.objects.all(), staff=staff)
+        for entry in readable_entries(info)
+    ]

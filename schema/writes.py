@@ -35,8 +35,11 @@ def live(model: type[models.Model], pk: int | None) -> Any:
     return selectors.objects_by_pk(model=model, pks=[pk]).get(pk)
 
 
-def as_of(model: type[models.Model], pk: int, at: datetime.datetime) -> Any:
-    """The version of an object in force at `at` (naive: UTC)."""
+def as_of(
+    model: type[models.Model], pk: int, at: datetime.datetime, *, staff: bool
+) -> Any:
+    """The version of an object in force at `at` (naive: UTC), as a viewer who
+    is `staff` or not sees the history."""
     if timezone.is_naive(at):
         at = at.replace(tzinfo=datetime.UTC)
     try:
@@ -45,7 +48,7 @@ def as_of(model: type[models.Model], pk: int, at: datetime.datetime) -> Any:
         # Beyond the calendar in UTC: before anything existed, or after now.
         at = datetime.datetime.min if at.year == 1 else datetime.datetime.max
         at = at.replace(tzinfo=datetime.UTC)
-    return selectors.history_as_of(model=model, pk=pk, at=at)
+    return selectors.history_as_of(model=model, pk=pk, at=at, staff=staff)
 
 
 def reference(value: Any, type_name: str) -> int | None:

@@ -342,7 +342,7 @@ def test_product_adjust_prices_rounds_half_up_to_the_cent(
 
     (adjusted,) = services.product_adjust_prices(
         pks=[product.pk], actor=None, reason="reprice", **change
-    )
+    ).changed
 
     product.refresh_from_db()
     newest = HistoricalProduct.objects.filter(id=product.pk).latest("history_id")

@@ -20,6 +20,7 @@ from products.services import (
 pytestmark = pytest.mark.django_db
 
 backfill = importlib.import_module("products.migrations.0004_backfill_version_segments")
+staff_only = importlib.import_module("products.migrations.0008_version_staff_only")
 
 
 def test_backfill_fills_the_segments_of_versions_written_without_them(
@@ -72,4 +73,33 @@ def test_backfill_fills_the_segments_of_versions_written_without_them(
 def segments_by_version(model: Any) -> list[Any]:
     return list(
         model.history.order_by("history_id").values_list("history_segments", flat=True)
+    )
+
+
+def test_backfill_marks_the_updates_that_changed_no_stored_field(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lamp = product_create(data={"name": "Lamp", "price": Decimal("9")}, actor=None)
+    for n in range(3):
+        product_update(pk=lamp.pk, data={"supplier_cost": Decimal(n + 1)}, actor=None)
+    product_update(pk=lamp.pk, data={"quantity": 4}, actor=None)
+    category = category_create(data={"name": "Lights"}, actor=None)
+    category_update(pk=category.pk, data={"name": "Lighting"}, actor=None)
+    for model in (Product, Category):
+        model.history.update(history_staff_only=False)
+    monkeypatch.setattr(staff_only, "CHUNK_SIZE", 2)  # several chunks
+
+    staff_only.mark_staff_only(apps, None)
+
+    assert [flags_by_version(model) for model in (Product, Category)] == [
+        [False, True, True, True, False],
+        [False, False],
+    ]
+
+
+def flags_by_version(model: Any) -> list[bool]:
+    return list(
+        model.history.order_by("history_id").values_list(
+            "history_staff_only", flat=True
+        )
     )

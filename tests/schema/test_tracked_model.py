@@ -342,11 +342,11 @@ def test_nested_history_costs_two_queries(gql: GraphQL, note_editor: Any) -> Non
         note_id = _create(gql, note_editor, title=f"Note {index}")
         gql(UPDATE, {"id": note_id, "priority": index + 1}, user=note_editor)
     query = """{ notes(first: 10) { edges { node { title history(first: 5) {
-        totalCount edges { node { historyType changes { field newValue } } } } } } } }"""
+        totalCount edges { node { historyType changes { field newValue } } } }
+    } } } }"""
     gql(query, user=note_editor)  # warm: token and permission lookups
-    headers_user = note_editor
     with CaptureQueriesContext(connection) as captured:
-        answer = gql(query, user=headers_user)
+        answer = gql(query, user=note_editor)
     assert len(answer["data"]["notes"]["edges"]) == 5
     data_queries = [
         q["sql"] for q in captured.captured_queries if "tracked_" in q["sql"]
