@@ -20,7 +20,7 @@ from products.services import (
 pytestmark = pytest.mark.django_db
 
 backfill = importlib.import_module("products.migrations.0004_backfill_version_segments")
-staff_only = importlib.import_module("products.migrations.0008_version_staff_only")
+staff_only = importlib.import_module("products.migrations.0009_version_staff_only")
 
 
 def test_backfill_fills_the_segments_of_versions_written_without_them(

@@ -43,7 +43,7 @@ def mark_staff_only(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("products", "0005_index_version_user"),
+        ("products", "0008_version_keyset_index"),
     ]
 
     operations = [
