@@ -48,7 +48,7 @@ TAG_ROWS = (
 
 
 @strawberry_django.type(Tag, name="Tag", description="A label on products.")
-class TagType:
+class TagType(IntegerKeyNode, relay.Node):
     name: str = strawberry_django.field(description="The tag.")
 
 
@@ -90,6 +90,12 @@ class CategoryOrder:
     order=CategoryOrder,
     create_input=CreateCategoryInput,
     update_input=UpdateCategoryInput,
+    notes={
+        "delete": (
+            "A category holding products needs products.change_product too: "
+            "they leave it first, each with a version."
+        )
+    },
     description=(
         "A group of products. Every change to it is recorded as a HistoricalCategory."
     ),
@@ -133,9 +139,17 @@ class TagAtVersion:
     pk: strawberry.Private[int]
     name: str = strawberry.field(description="Its name when the version was written.")
 
+    @strawberry.field(description="Global id of the tag; valid after deletion.")
+    def id(self) -> relay.GlobalID:
+        return relay.GlobalID("Tag", str(self.pk))
+
     @strawberry.field(description="Whether the tag still exists.")
     async def exists(self, info: Info[Any, Any]) -> bool:
-        return await info.context.loaders.objects(Tag).load(self.pk) is not None
+        return await self.tag(info) is not None
+
+    @strawberry.field(description="The live tag; null once it was deleted.")
+    async def tag(self, info: Info[Any, Any]) -> TagType | None:
+        return await info.context.loaders.objects(Tag).load(self.pk)
 
 
 @strawberry.type
@@ -183,6 +197,12 @@ class ProductVersionFilter:
     def tag(self, value: str, prefix: str) -> Q:
         return Q(**{f"{prefix}{TAG_ROWS}__tag__name": filter_text(value)})
 
+    @strawberry_django.filter_field(
+        description="Versions in which the product had this tag (by id)."
+    )
+    def tag_id(self, value: strawberry.ID, prefix: str) -> Q:
+        return pk_filter(prefix, f"{TAG_ROWS}__tag_id", value, "Tag")
+
 
 @strawberry_django.filter_type(
     Product, name="ProductFilter", description="Filters of the product connection."
@@ -226,6 +246,10 @@ class ProductFilter:
     def tag(self, value: str, prefix: str) -> Q:
         return Q(**{f"{prefix}tags__name": filter_text(value)})
 
+    @strawberry_django.filter_field(description="Products with this tag (by id).")
+    def tag_id(self, value: strawberry.ID, prefix: str) -> Q:
+        return pk_filter(prefix, "tags", value, "Tag")
+
 
 @strawberry_django.order_type(
     Product, name="ProductOrder", description="Orderings of the product connection."
@@ -261,6 +285,7 @@ class ProductOrder:
     update_input=UpdateProductInput,
     version_fields=ProductVersionFields,
     version_filter=ProductVersionFilter,
+    notes={"revert": "Fields, category and tags alike."},
     description=(
         "A product in the catalog. Every change to it is recorded as a "
         "HistoricalProduct."

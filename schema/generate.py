@@ -38,7 +38,7 @@ from schema.history import (
 from schema.ids import IntegerKeyNode, pk_of
 from schema.limits import list_bound
 from schema.permissions import history_permission
-from schema.registry import Tracked, lazy, payload, publish
+from schema.registry import Tracked, describe_fields, lazy, payload, publish
 from schema.writes import RevertOutcome, as_of, live, object_data, revert
 
 NO_ARGUMENT_DESCRIPTION = "The moment; without an offset it is taken as UTC."
@@ -127,7 +127,7 @@ def _history_type(entry: Tracked) -> Any:
         relay.Node,
     )
     cls = publish(python_name, type(python_name, bases, namespace))
-    return strawberry_django.type(
+    history_type = strawberry_django.type(
         entry.history_model,
         name=type_name,
         description=(
@@ -135,6 +135,8 @@ def _history_type(entry: Tracked) -> Any:
             "and who/when/why."
         ),
     )(cls)
+    describe_fields(history_type, entry.model)
+    return history_type
 
 
 def _history_filter(entry: Tracked) -> Any:
@@ -370,7 +372,9 @@ def mutation_type(entry: Tracked) -> type:
         )
         namespace[f"create_{entry.python_field}"] = strawberry_django.mutation(
             create,
-            description=f"Create a {noun} (needs {label}.add_{codename}).",
+            description=entry.described(
+                "create", f"Create a {noun} (needs {label}.add_{codename})."
+            ),
         )
 
     if entry.update_input is not None:
@@ -396,9 +400,10 @@ def mutation_type(entry: Tracked) -> type:
         )
         namespace[f"update_{entry.python_field}"] = strawberry_django.mutation(
             update,
-            description=(
+            description=entry.described(
+                "update",
                 f"Change a {noun} (needs {label}.change_{codename}); a change of no "
-                "value writes no version."
+                "value writes no version.",
             ),
         )
 
@@ -420,8 +425,9 @@ def mutation_type(entry: Tracked) -> type:
     )
     namespace[f"delete_{entry.python_field}"] = strawberry_django.mutation(
         delete,
-        description=(
-            f"Delete a {noun} (needs {label}.delete_{codename}); its history stays."
+        description=entry.described(
+            "delete",
+            f"Delete a {noun} (needs {label}.delete_{codename}); its history stays.",
         ),
     )
 
@@ -455,10 +461,11 @@ def mutation_type(entry: Tracked) -> type:
     )
     namespace[f"revert_{entry.python_field}"] = strawberry_django.mutation(
         revert_object,
-        description=(
+        description=entry.described(
+            "revert",
             f"Bring a {noun} back to one of its versions, with a reason; restores a "
             f"deleted {noun} under its old id (needs {label}.change_{codename}, and "
-            f"{label}.add_{codename} to restore)."
+            f"{label}.add_{codename} to restore).",
         ),
     )
     name = f"{type_name}Mutation"

@@ -6,6 +6,8 @@ from decimal import Decimal
 
 import strawberry
 
+from history.errors import HistoryErrorCode, operation_error
+
 REASON = "Why: stored as the version's change reason."
 
 
@@ -147,6 +149,25 @@ class UpdateCategoryInput:
 
 
 @strawberry.input(
+    name="PriceChangeInput",
+    one_of=True,
+    description="How prices change: exactly one of a percentage and an amount.",
+)
+class PriceChangeInput:
+    percent: Decimal | None = strawberry.field(
+        default=strawberry.UNSET,
+        description='Change by this percentage, e.g. "-10" or "2.5".',
+    )
+    amount: Decimal | None = strawberry.field(
+        default=strawberry.UNSET,
+        description='Change by this amount, e.g. "5.00" or "-1".',
+    )
+
+
+DEPRECATED_CHANGE = "Give `by` instead: exactly one of a percentage and an amount."
+
+
+@strawberry.input(
     name="AdjustPricesInput",
     description=(
         "Change the price of many products at once by a percentage or an amount; "
@@ -160,12 +181,35 @@ class AdjustPricesInput:
     reason: str = strawberry.field(
         description="Required, not blank; stored on every version written."
     )
+    by: PriceChangeInput | None = strawberry.field(
+        default=None,
+        description='The change, e.g. {percent: "-10"} or {amount: "5.00"}.',
+    )
     percent: Decimal | None = strawberry.field(
-        default=None, description='Change by this percentage, e.g. "-10" or "2.5".'
+        default=None,
+        description='Change by this percentage, e.g. "-10" or "2.5".',
+        deprecation_reason=DEPRECATED_CHANGE,
     )
     amount: Decimal | None = strawberry.field(
-        default=None, description='Change by this amount, e.g. "5.00" or "-1".'
+        default=None,
+        description='Change by this amount, e.g. "5.00" or "-1".',
+        deprecation_reason=DEPRECATED_CHANGE,
     )
+
+    def change(self) -> tuple[Decimal | None, Decimal | None]:
+        """(percent, amount) from `by`, or from the deprecated fields; the
+        service refuses anything but exactly one of them."""
+        if self.by is None:
+            return self.percent, self.amount
+        if self.percent is not None or self.amount is not None:
+            raise operation_error(
+                HistoryErrorCode.INVALID,
+                "Give the change in `by` only.",
+                field="by",
+            )
+        percent = None if self.by.percent is strawberry.UNSET else self.by.percent
+        amount = None if self.by.amount is strawberry.UNSET else self.by.amount
+        return percent, amount
 
 
 @strawberry.input(name="ImportProductRow", description="One product to import.")

@@ -38,6 +38,14 @@ class ProductsResult:
         metadata=list_bound(MAX_BULK),
     )
     count: int = strawberry.field(description="How many products were written.")
+    unchanged: list[ProductType] = strawberry.field(
+        default_factory=list,
+        description=(
+            "The products asked for that the change left as they were (their "
+            "price would stay the same): no version was written for them."
+        ),
+        metadata=list_bound(MAX_BULK),
+    )
 
 
 AdjustPricesPayload: TypeAlias = Annotated[
@@ -122,15 +130,20 @@ class Mutation:
             strawberry.argument(description="The products, the change and why."),
         ],
     ) -> AdjustPricesPayload:
+        percent, amount = input.change()
         adjustment = services.product_adjust_prices(
             pks=_ids(input.ids, "Product"),
             actor=_actor(info),
             reason=input.reason,
-            percent=input.percent,
-            amount=input.amount,
+            percent=percent,
+            amount=amount,
         )
         changed = adjustment.changed
-        return ProductsResult(products=changed, count=len(changed))  # type: ignore[arg-type]
+        return ProductsResult(
+            products=changed,  # type: ignore[arg-type]
+            count=len(changed),
+            unchanged=adjustment.unchanged,  # type: ignore[arg-type]
+        )
 
     @strawberry_django.mutation(
         description=(

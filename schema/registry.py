@@ -80,6 +80,9 @@ class Tracked:
     version_fields: Any = None
     # A filter class whose fields the historical filter also has.
     version_filter: Any = None
+    # Sentences added to the description of a generated mutation, by verb
+    # ("create", "update", "delete", "revert").
+    notes: dict[str, str] = dataclasses.field(default_factory=dict)
     # Generated.
     history_type: Any = None
     history_filter: Any = None
@@ -106,6 +109,11 @@ class Tracked:
     def history_model(self) -> Any:
         return history_model_for(self.model)
 
+    def described(self, verb: str, description: str) -> str:
+        """A generated mutation's description, with the declaration's note."""
+        note = self.notes.get(verb)
+        return f"{description} {note}" if note else description
+
     @property
     def enum_name(self) -> str:
         """Its `TrackedModel` value, e.g. "PRODUCT"."""
@@ -126,6 +134,7 @@ def tracked(
     update_input: Any = None,
     version_fields: Any = None,
     version_filter: Any = None,
+    notes: dict[str, str] | None = None,
 ) -> Callable[[type], type]:
     """Declare a tracked model's object type; see the module docstring.
 
@@ -146,17 +155,50 @@ def tracked(
             update_input=update_input,
             version_fields=version_fields,
             version_filter=version_filter,
+            notes=notes or {},
         )
         generate.history_types(entry)
         generate.history_connection(entry, cls)
         django_type = strawberry_django.type(
             model, name=entry.name, description=description
         )(cls)
+        describe_fields(django_type, model)
+        if filters is not None:
+            describe_fields(filters, model)
         entry.type = django_type
         _REGISTRY[model] = entry
         return django_type
 
     return register
+
+
+# What strawberry-django adds to every filter, described once for all.
+FILTER_OPERATORS = {
+    "AND": "Also match this filter.",
+    "OR": "Or match this filter.",
+    "NOT": "Do not match this filter.",
+}
+
+
+def describe_fields(cls: Any, model: type[models.Model]) -> None:
+    """Describe the fields of a declared type that its declaration left
+    undescribed: a model field by its help text, else its verbose name; a
+    filter's operators by what they do."""
+    for field in cls.__strawberry_definition__.fields:
+        if field.description:
+            continue
+        if field.python_name in FILTER_OPERATORS:
+            field.description = FILTER_OPERATORS[field.python_name]
+            continue
+        try:
+            model_field = model._meta.get_field(field.python_name)
+        except Exception:  # noqa: BLE001 - not a model field: left as declared
+            continue
+        text = (
+            str(getattr(model_field, "help_text", "") or "")
+            or str(getattr(model_field, "verbose_name", "")).capitalize()
+        )
+        field.description = text or None
 
 
 def entries() -> list[Tracked]:
