@@ -90,7 +90,7 @@ def test_concurrent_restores_of_a_deleted_product_restore_it_once() -> None:
             for name, field_errors in e.error_dict.items()
         ]
         for e in errors
-    ] == [[("expectedLatest", ["STALE"])]] * 2
+    ] == [[("expected_latest", ["STALE"])]] * 2
     assert [
         v.history_type for v in HistoricalProduct.objects.filter(id=product.pk)
     ] == [
