@@ -72,9 +72,9 @@ def key_of_cursor(cursor: str) -> paging.Key:
     try:
         prefix, text = from_base64(cursor)
     except ValueError as error:
-        raise paging.BadKey("The cursor is malformed.") from error
+        raise paging.BadKey("the cursor is malformed.") from error
     if prefix != CURSOR_PREFIX:
-        raise paging.BadKey("The cursor belongs to another connection.")
+        raise paging.BadKey("the cursor belongs to another connection.")
     return paging.decode_key(text)
 
 
