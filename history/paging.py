@@ -103,14 +103,14 @@ def decode_key(text: str) -> Key:
         moment, model, history_id = json.loads(text)
         at = datetime.datetime.fromisoformat(moment)
     except (ValueError, TypeError) as error:
-        raise BadKey("The cursor is malformed.") from error
+        raise BadKey("the cursor is malformed.") from error
     if (
         at.tzinfo is None
         or not isinstance(model, str)
         or type(history_id) is not int
         or not 0 < history_id <= MAX_HISTORY_ID
     ):
-        raise BadKey("The cursor is malformed.")
+        raise BadKey("the cursor is malformed.")
     return Key(history_date=at, model=model, history_id=history_id)
 
 
@@ -219,9 +219,11 @@ def _range(
 
 def _check_models(labels: Iterable[str], bounds: Bounds) -> None:
     known = set(labels)
-    for key in (bounds.after, bounds.before):
+    for name, key in (("after", bounds.after), ("before", bounds.before)):
         if key is not None and key.model not in known:
-            raise BadKey("The cursor belongs to another connection.")
+            raise BadKey(
+                f"Argument '{name}': the cursor belongs to another connection."
+            )
 
 
 def with_key(queryset: models.QuerySet[Any]) -> models.QuerySet[Any]:
