@@ -1,4 +1,4 @@
-"""Mutations: log in and out, and write the catalog with a reason.
+"""Mutations: write the catalog with a reason (log in and out: `schema.auth`).
 
 Each resolver unpacks its input, calls one service and returns; expected failures
 come back as `OperationInfo` with a stable code.
@@ -11,22 +11,18 @@ from typing import Annotated, Any, TypeAlias
 
 import strawberry
 import strawberry_django
-from asgiref.sync import sync_to_async
-from django.contrib import auth
 from django.db import models
-from graphql import GraphQLError
 from strawberry.types import Info
 from strawberry.utils.str_converters import to_camel_case
 from strawberry_django.fields.types import OperationInfo
 
-from history.auth import LoginRefused, user_login_check
 from history.errors import HistoryErrorCode, operation_error
 from history.services import RevertResult
 from history.tracking import MAX_CHANGES, tracked_field_names
 from products import services
 from products.models import Category, Product
-from schema.context import refresh_viewer, viewer_of
-from schema.errors import AuthErrorCode
+from schema.auth import AuthMutation
+from schema.context import viewer_of
 from schema.history import FieldChangeType, field_changes
 from schema.ids import pk_of
 from schema.inputs import (
@@ -41,7 +37,7 @@ from schema.inputs import (
     UpdateCategoryInput,
     UpdateProductInput,
 )
-from schema.limits import list_bound, once_per_operation
+from schema.limits import list_bound
 from schema.permissions import can_view_history
 from schema.types import (
     CategoryType,
@@ -49,7 +45,6 @@ from schema.types import (
     HistoricalProductType,
     ProductType,
 )
-from schema.users import UserType
 
 NOT_DATA = {"id", "reason"}
 MAX_BULK = 1000
@@ -248,47 +243,7 @@ def _ids(ids: list[strawberry.ID], type_name: str) -> list[int]:
 
 
 @strawberry.type(description="Changes to the catalog, each recorded as a version.")
-class Mutation:
-    @strawberry.mutation(
-        description="Log in with a username and password (session cookie).",
-        metadata=once_per_operation(),
-    )
-    async def login(
-        self,
-        info: Info[Any, Any],
-        username: Annotated[
-            str, strawberry.argument(description="The user's login name.")
-        ],
-        password: Annotated[
-            str, strawberry.argument(description="The user's password.")
-        ],
-    ) -> UserType | None:
-        request = info.context.request
-        try:
-            user = await sync_to_async(user_login_check)(
-                request=request, username=username, password=password
-            )
-        except LoginRefused as refused:
-            code = (
-                AuthErrorCode.TOO_MANY_ATTEMPTS
-                if refused.locked_out
-                else AuthErrorCode.INVALID_CREDENTIALS
-            )
-            raise GraphQLError(str(refused), extensions={"code": code.value}) from None
-        await sync_to_async(auth.login)(request, user)
-        await sync_to_async(refresh_viewer)(info, user)
-        return user
-
-    @strawberry.mutation(
-        description="Log out of the session; true if someone was logged in."
-    )
-    async def logout(self, info: Info[Any, Any]) -> bool:
-        request = info.context.request
-        was_logged_in = viewer_of(info).is_authenticated
-        await sync_to_async(auth.logout)(request)
-        refresh_viewer(info, request.user)
-        return was_logged_in
-
+class Mutation(AuthMutation):
     @strawberry_django.mutation(
         description="Create a product (needs products.add_product)."
     )
