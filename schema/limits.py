@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime
 import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -338,11 +339,32 @@ class _Input:
     terms: int = 0
     # Items of every list in the value, a variable's counted at each use of it.
     items: int = 0
+    # Where a year lookup compares with a year no date has, if one does.
+    bad_year_at: str | None = None
 
 
 # A place in an input value, as (the place it is in, then the step): built in
 # constant time per value, rendered once.
 _Path = tuple[Any, str] | None
+
+
+# Lookups of a date's year: the database is asked for that year's bounds as
+# dates, which exist only for these years.
+YEAR_LOOKUPS = (".year", ".isoYear")
+MIN_YEAR, MAX_YEAR = datetime.MINYEAR, datetime.MAXYEAR
+
+
+def _is_bad_year(path: _Path, value: Any) -> bool:
+    """Whether `value`, at `path`, is a year lookup's operand no date has
+    (`{year: {gt: 99999}}`)."""
+    return (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and not MIN_YEAR <= value <= MAX_YEAR
+        and path is not None
+        and path[0] is not None
+        and path[0][1] in YEAR_LOOKUPS
+    )
 
 
 def _render(path: _Path) -> str:
@@ -412,7 +434,11 @@ class _Walker:
                 continue
             given = self._given(argument.value)
             if isinstance(given, int) and not isinstance(given, bool):
-                if given > self.page_size:
+                if given < 0:
+                    self.too_large[id(field), name] = _Problem(
+                        field, f"Argument '{name}' must be a non-negative integer."
+                    )
+                elif given > self.page_size:
                     self.too_large[id(field), name] = _Problem(
                         field,
                         f"Argument '{name}' cannot be higher than {self.page_size}.",
@@ -441,6 +467,14 @@ class _Walker:
                     f"Argument '{name}' has {measured.items} list items in all; at "
                     f"most {limits.max_list_input} are allowed."
                 )
+            elif measured.bad_year_at is not None and _is_filter(
+                definition.args.get(name)
+            ):
+                problem = (
+                    f"Argument '{name}' compares a year out of range at "
+                    f"{name}{measured.bad_year_at}; years run from {MIN_YEAR} to "
+                    f"{MAX_YEAR}."
+                )
             elif measured.depth > limits.max_input_depth:
                 problem = (
                     f"Argument '{name}' nests input objects {measured.depth} deep; at "
@@ -461,6 +495,7 @@ class _Walker:
         """Measure a literal value, variables in it included (each measured once)."""
         depth = longest = terms = items = 0
         longest_at: _Path = None
+        bad_year_at: str | None = None
         stack: list[tuple[ValueNode, int, _Path]] = [(value, 0, None)]
         while stack:
             node, level, path = stack.pop()
@@ -471,6 +506,8 @@ class _Walker:
                     longest, longest_at = inner.longest, (path, inner.longest_at)
                 terms += inner.terms
                 items += inner.items
+                if inner.bad_year_at is not None and bad_year_at is None:
+                    bad_year_at = _render(path) + inner.bad_year_at
             elif isinstance(node, ObjectValueNode):
                 depth = max(depth, level + 1)
                 stack.extend(
@@ -497,7 +534,13 @@ class _Walker:
                 | EnumValueNode,
             ):
                 terms += 1
-        return _Input(depth, longest, _render(longest_at), terms, items)
+                if (
+                    isinstance(node, IntValueNode)
+                    and bad_year_at is None
+                    and _is_bad_year(path, int(node.value))
+                ):
+                    bad_year_at = _render(path)
+        return _Input(depth, longest, _render(longest_at), terms, items, bad_year_at)
 
     def _variable(self, name: str) -> _Input:
         measured = self.variable_inputs.get(name)
@@ -675,6 +718,7 @@ def _measure_python(value: Any) -> _Input:
     """Measure a variable's value (decoded JSON) without recursion."""
     depth = longest = terms = items = 0
     longest_at: _Path = None
+    bad_year_at: str | None = None
     stack: list[tuple[Any, int, _Path]] = [(value, 0, None)]
     while stack:
         item, level, path = stack.pop()
@@ -694,7 +738,9 @@ def _measure_python(value: Any) -> _Input:
             terms += scalars
         elif item is not None:
             terms += 1
-    return _Input(depth, longest, _render(longest_at), terms, items)
+            if bad_year_at is None and _is_bad_year(path, item):
+                bad_year_at = _render(path)
+    return _Input(depth, longest, _render(longest_at), terms, items, bad_year_at)
 
 
 def repeated_fields(
