@@ -2,7 +2,8 @@
 
 - depth: how deeply fields nest (fragments are inlined);
 - aliases: how many aliased fields the document has, fragments expanded;
-- tokens: how long the document is (enforced by the parser);
+- tokens: how long the document is (strawberry's `MaxTokensLimiter`, built by
+  `token_limit`, has the parser enforce it; `QueryLimits` gives its error a code);
 - nodes: the worst-case number of objects the answer could hold, computed as
   GitHub's GraphQL API does: every connection multiplies what is below it by
   its `first`/`last` (or by the maximum page size when neither is given), every
@@ -23,6 +24,19 @@ The walk costs time linear in the document and its variables: each fragment is
 measured once (per introspection context, a handful at most) and each spread
 reuses the measure, since a fragment's node cost is linear in the number of
 parents it is spread under.
+
+strawberry's own limiters, measured against this walk (validation alone, best
+of 3, on a document of 20 fragments each spreading the next twice: 40 spreads):
+
+- `MaxTokensLimiter` is used as it is (`token_limit`); it only sets the
+  parser's `max_tokens`, as this module did by hand.
+- `MaxAliasesLimiter` re-walks a fragment at every spread, so the document took
+  3850 ms where this walk takes 0.9 ms, and its error has no
+  `extensions.code`, so clients would lose `TOO_MANY_ALIASES`.
+- `QueryDepthLimiter` re-walks a fragment at every spread too (13,192 ms on that
+  document), skips introspection fields (a `__schema { types { fields { type
+  { ofType ... } } } }` chain is depth 0 to it), and its error has no
+  `extensions.code` (`QUERY_TOO_DEEP` would be lost).
 """
 
 from __future__ import annotations
@@ -76,7 +90,7 @@ from graphql import (
     value_from_ast_untyped,
 )
 from graphql.type.introspection import introspection_types
-from strawberry.extensions import SchemaExtension
+from strawberry.extensions import MaxTokensLimiter, SchemaExtension
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry_django.fields.types import OperationInfo
 
@@ -135,7 +149,6 @@ class Limits:
 
     max_depth: int
     max_aliases: int
-    max_tokens: int
     max_nodes: int
     page_size: int
     max_list_input: int
@@ -147,7 +160,6 @@ class Limits:
         return cls(
             max_depth=settings.GRAPHQL_MAX_DEPTH,
             max_aliases=settings.GRAPHQL_MAX_ALIASES,
-            max_tokens=settings.GRAPHQL_MAX_TOKENS,
             max_nodes=settings.GRAPHQL_MAX_NODES,
             page_size=settings.GRAPHQL_MAX_PAGE_SIZE,
             max_list_input=settings.GRAPHQL_MAX_LIST_INPUT,
@@ -799,6 +811,12 @@ def _variables(node: OperationDefinitionNode, given: dict[str, Any]) -> dict[str
     return variables
 
 
+def token_limit() -> MaxTokensLimiter:
+    """strawberry's token limit at `GRAPHQL_MAX_TOKENS`, read per request (the
+    schema takes this factory, not an instance)."""
+    return MaxTokensLimiter(max_token_count=settings.GRAPHQL_MAX_TOKENS)
+
+
 class QueryLimits(SchemaExtension):
     """Refuse documents over the limits; report the computed cost."""
 
@@ -807,7 +825,6 @@ class QueryLimits(SchemaExtension):
         self.measure: Measure | None = None
 
     def on_operation(self) -> Iterator[None]:
-        self.execution_context.parse_options["max_tokens"] = self.limits.max_tokens
         yield
         for error in self.execution_context.pre_execution_errors or ():
             if "tokens" in error.message and not (error.extensions or {}).get("code"):
