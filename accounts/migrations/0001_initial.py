@@ -3,27 +3,20 @@ from django.conf import settings
 from django.db import migrations, models
 
 
-def move_content_type(apps, schema_editor):
-    """Carry the permissions granted on history's ApiToken over to accounts'."""
-    content_type = apps.get_model("contenttypes", "ContentType")
-    db = schema_editor.connection.alias
-    if not content_type.objects.using(db).filter(
-        app_label="accounts", model="apitoken"
-    ).exists():
-        content_type.objects.using(db).filter(
-            app_label="history", model="apitoken"
-        ).update(app_label="accounts")
+def relabel_content_type(old_app, new_app):
+    """A migration function giving ApiToken's content type (and so the
+    permissions granted on it) the app label `new_app`, unless it has one."""
 
+    def relabel(apps, schema_editor):
+        content_types = apps.get_model("contenttypes", "ContentType").objects.using(
+            schema_editor.connection.alias
+        )
+        if not content_types.filter(app_label=new_app, model="apitoken").exists():
+            content_types.filter(app_label=old_app, model="apitoken").update(
+                app_label=new_app
+            )
 
-def restore_content_type(apps, schema_editor):
-    content_type = apps.get_model("contenttypes", "ContentType")
-    db = schema_editor.connection.alias
-    if not content_type.objects.using(db).filter(
-        app_label="history", model="apitoken"
-    ).exists():
-        content_type.objects.using(db).filter(
-            app_label="accounts", model="apitoken"
-        ).update(app_label="history")
+    return relabel
 
 
 class Migration(migrations.Migration):
@@ -85,5 +78,8 @@ class Migration(migrations.Migration):
         ),
         # Now a real operation: renames the table to accounts_apitoken.
         migrations.AlterModelTable(name="apitoken", table=None),
-        migrations.RunPython(move_content_type, restore_content_type),
+        migrations.RunPython(
+            relabel_content_type("history", "accounts"),
+            relabel_content_type("accounts", "history"),
+        ),
     ]
