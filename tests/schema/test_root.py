@@ -1,4 +1,5 @@
-"""The schema reads its settings per request: changing one needs no re-import."""
+"""The schema and the view read their settings per request: changing one needs no
+re-import."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.test import override_settings
+from django.test import Client, override_settings
 
 from products.services import product_create
 
@@ -61,3 +62,14 @@ def test_a_page_without_first_is_the_page_size_in_force(gql: Any, db: None) -> N
             }
         }
     }
+
+
+def test_graphiql_follows_the_setting(db: None) -> None:
+    browser = {"Accept": "text/html"}
+
+    served = Client().get("/graphql/", headers=browser)
+    with override_settings(GRAPHQL_IDE=False):
+        refused = Client().get("/graphql/", headers=browser)
+
+    assert (served.status_code, refused.status_code) == (200, 404)
+    assert b"graphiql" in served.content.lower()
