@@ -23,9 +23,10 @@ class BodyLimit:
     view runs. This hands it the first `limit + 1` bytes and then the end of the
     body, so an oversized upload is never read further; the view, seeing more
     than the limit (or a Content-Length over it), answers 413 `BODY_TOO_LARGE`.
+    The limit is `limit`, else `GRAPHQL_MAX_BODY_BYTES` read per request.
     """
 
-    def __init__(self, app: Any, limit: int) -> None:
+    def __init__(self, app: Any, limit: int | None = None) -> None:
         self.app = app
         self.limit = limit
 
@@ -33,7 +34,10 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        allowed = self.limit + 1
+        limit: int = (
+            settings.GRAPHQL_MAX_BODY_BYTES if self.limit is None else self.limit
+        )
+        allowed = limit + 1
         received = 0
         cut = False
 
@@ -57,7 +61,8 @@ class BodyLimit:
         await self.app(scope, limited_receive, send)
 
 
-application: Any = BodyLimit(get_asgi_application(), settings.GRAPHQL_MAX_BODY_BYTES)
+application: Any = BodyLimit(get_asgi_application())
+# Which handlers wrap the application is decided once, at start-up.
 if settings.DEBUG:
     # Serve the admin's static files in development, as runserver would.
     application = ASGIStaticFilesHandler(application)

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "simple_history",
     "strawberry_django",
     "axes",
+    "accounts",
     "history",
     "products",
     "schema",
@@ -86,8 +87,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "history.middleware.BearerTokenMiddleware",
-    "history.middleware.SessionCsrfViewMiddleware",
+    "accounts.middleware.BearerTokenMiddleware",
+    "accounts.middleware.SessionCsrfViewMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -97,7 +98,7 @@ MIDDLEWARE = [
 # standalone backend only authenticates; permissions stay with ours (one query).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "history.auth.ModelBackend",
+    "accounts.auth.ModelBackend",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -198,10 +199,10 @@ AXES_COOLOFF_TIME = (
 )
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 # A successful login forgets its username's failures only
-# (`history.auth.forget_failures_of`), not its client's.
+# (`accounts.auth.forget_failures_of`), not its client's.
 AXES_RESET_ON_SUCCESS = False
 # The address `history.middleware.RequestIdMiddleware` recorded for the request.
-AXES_CLIENT_IP_CALLABLE = "history.auth.client_ip_address"
+AXES_CLIENT_IP_CALLABLE = "accounts.auth.client_ip_address"
 # No start-up banner in every management command's output.
 AXES_VERBOSE = False
 SILENCED_SYSTEM_CHECKS = [

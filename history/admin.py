@@ -1,5 +1,4 @@
-"""Admin for the history machinery: API tokens, and the base of every tracked
-model's admin."""
+"""Admin for the history machinery: the base of every tracked model's admin."""
 
 from __future__ import annotations
 
@@ -9,22 +8,11 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from django.conf import settings
-from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse
 from simple_history.admin import SimpleHistoryAdmin
-
-from history.models import ApiToken
-
-
-@admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ("prefix", "user", "name", "created_at", "expires_at", "revoked_at")
-    list_filter = ("revoked_at",)
-    search_fields = ("prefix", "user__username", "name")
-    readonly_fields = ("prefix", "digest", "created_at")
 
 
 @contextmanager

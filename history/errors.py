@@ -1,7 +1,8 @@
 """Stable error codes of history operations and the exceptions that carry them.
 
 Expected failures are Django `ValidationError` or `PermissionDenied` with one of
-these codes; the GraphQL layer turns them into `OperationInfo` messages.
+these codes; the GraphQL layer turns them into `OperationInfo` messages. A
+client's malformed input outside a mutation payload is a `BadInput`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,16 @@ class HistoryErrorCode(StrEnum):
     PERMISSION_DENIED = "PERMISSION_DENIED"
     INVALID = "INVALID"
     RELATED_DELETED = "RELATED_DELETED"
+
+
+class BadInput(ValueError):
+    """A client's mistake in what it sent (a value no field can hold), told to
+    the client as it is.
+
+    Only this exception's message reaches the client: any other exception,
+    a plain `ValueError` included, is a bug, answered as an unexpected error
+    and logged with its traceback.
+    """
 
 
 class OperationDenied(PermissionDenied):

@@ -2,8 +2,7 @@
 
 `VersionExtras` is the abstract base that every tracked model's historical model
 inherits (through simple-history's `bases=`): it adds the stored diff, the
-revert marker and the request context to each version. `ApiToken` authenticates
-the scripts whose changes the versions record.
+revert marker and the request context to each version.
 """
 
 from __future__ import annotations
@@ -187,27 +186,3 @@ def _add_keyset_index(sender: type[models.Model], **kwargs: Any) -> None:
 
 # Connected here, before any tracked model's module imports `VersionExtras`.
 class_prepared.connect(_add_keyset_index, dispatch_uid="history_keyset_index")
-
-
-class ApiToken(models.Model):
-    """A bearer token for a script or service acting as a user.
-
-    Only the SHA-256 digest of the token is stored; the token itself is shown
-    once, when it is created.
-    """
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
-    )
-    name = models.CharField(max_length=100, blank=True, default="")
-    prefix = models.CharField(max_length=12, db_index=True)
-    digest = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ("-created_at",)
-
-    def __str__(self) -> str:
-        return f"{self.prefix}… ({self.user})"

@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse, UnreadablePostError
 from django.http.response import HttpResponseBase
 from django.middleware.csrf import get_token
 from strawberry.django.views import AsyncGraphQLView
+from strawberry.http.ides import GraphQL_IDE
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.types import Info
 
@@ -94,8 +95,17 @@ class GraphQLView(AsyncGraphQLView[Context, None]):
     answer in the GraphQL error format, never a 500; a body (or a GET's query
     string) over `GRAPHQL_MAX_BODY_BYTES` is a 413 (414) naming the limit.
     A GET (GraphiQL in a browser) sets the CSRF cookie that session requests
-    send back in `X-CSRFToken`.
+    send back in `X-CSRFToken`. GraphiQL is served while `GRAPHQL_IDE` is on,
+    read per request.
     """
+
+    @property
+    def graphql_ide(self) -> GraphQL_IDE | None:
+        return "graphiql" if settings.GRAPHQL_IDE else None
+
+    @graphql_ide.setter
+    def graphql_ide(self, value: GraphQL_IDE | None) -> None:
+        """strawberry's `__init__` assigns its argument; the setting wins."""
 
     async def get_context(
         self, request: HttpRequest, response: HttpResponse

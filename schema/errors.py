@@ -17,8 +17,10 @@ from django.db import OperationalError
 from graphql import GraphQLError, GraphQLSyntaxError
 from psycopg.errors import QueryCanceled
 from strawberry.extensions import SchemaExtension
+from strawberry.relay import GlobalIDValueError
 from strawberry.types.execution import PreExecutionError
 
+from history.errors import BadInput
 from schema.budget import RequestOverBudget
 
 
@@ -66,12 +68,28 @@ def is_statement_timeout(error: BaseException | None) -> bool:
     )
 
 
+# Exceptions whose message is meant for the client: our own, and strawberry's
+# for a global id that does not decode (`node(id: "...")`).
+BAD_INPUT_ERRORS: tuple[type[Exception], ...] = (BadInput, GlobalIDValueError)
+
+
+def is_bad_input(error: GraphQLError) -> bool:
+    """Whether an error reports a client's malformed input, shown as it is."""
+    return isinstance(error.original_error, BAD_INPUT_ERRORS)
+
+
 def is_expected(error: GraphQLError) -> bool:
-    """Whether an error is meant for the client (not a bug to hide)."""
+    """Whether an error is meant for the client (not a bug to hide).
+
+    Errors graphql-core or our code made as `GraphQLError`s are; so are
+    `BAD_INPUT_ERRORS` and spent time budgets. Any other exception is not, a
+    plain `ValueError` included: its message may hold internals.
+    """
     original = error.original_error
     return (
         original is None
-        or isinstance(original, GraphQLError | ValueError)
+        or isinstance(original, GraphQLError)
+        or is_bad_input(error)
         or is_statement_timeout(original)
     )
 
@@ -151,7 +169,7 @@ class ErrorPolicy(SchemaExtension):
         if is_expected(error):
             code = (
                 RequestErrorCode.BAD_USER_INPUT
-                if isinstance(error.original_error, ValueError)
+                if is_bad_input(error)
                 else RequestErrorCode.BAD_REQUEST
             )
             return _with_code(error, code.value)

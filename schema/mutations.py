@@ -1,4 +1,4 @@
-"""Mutations: log in and out, and write the catalog with a reason.
+"""Mutations: write the catalog with a reason (log in and out: `schema.auth`).
 
 Each resolver unpacks its input, calls one service and returns; expected failures
 come back as `OperationInfo` with a stable code.
@@ -10,22 +10,17 @@ from typing import Annotated, Any, TypeAlias
 
 import strawberry
 import strawberry_django
-from asgiref.sync import sync_to_async
-from django.contrib import auth
-from graphql import GraphQLError
 from strawberry.types import Info
 from strawberry_django.fields.types import OperationInfo
 
-from history.auth import LoginRefused, user_login_check
 from history.errors import HistoryErrorCode, operation_error
 from products import services
 from products.models import Product
+from schema.auth import AuthMutation
 from schema.catalog import ProductType
-from schema.context import refresh_viewer, viewer_of
-from schema.errors import AuthErrorCode
+from schema.context import viewer_of
 from schema.inputs import AdjustPricesInput, ImportProductsInput
-from schema.limits import list_bound, once_per_operation
-from schema.users import UserType
+from schema.limits import list_bound
 from schema.writes import object_data, reference
 
 MAX_BULK = 1000
@@ -75,47 +70,7 @@ def _ids(ids: list[strawberry.ID], type_name: str) -> list[int]:
 
 
 @strawberry.type(description="Changes to the catalog, each recorded as a version.")
-class Mutation:
-    @strawberry.mutation(
-        description="Log in with a username and password (session cookie).",
-        metadata=once_per_operation(),
-    )
-    async def login(
-        self,
-        info: Info[Any, Any],
-        username: Annotated[
-            str, strawberry.argument(description="The user's login name.")
-        ],
-        password: Annotated[
-            str, strawberry.argument(description="The user's password.")
-        ],
-    ) -> UserType | None:
-        request = info.context.request
-        try:
-            user = await sync_to_async(user_login_check)(
-                request=request, username=username, password=password
-            )
-        except LoginRefused as refused:
-            code = (
-                AuthErrorCode.TOO_MANY_ATTEMPTS
-                if refused.locked_out
-                else AuthErrorCode.INVALID_CREDENTIALS
-            )
-            raise GraphQLError(str(refused), extensions={"code": code.value}) from None
-        await sync_to_async(auth.login)(request, user)
-        await sync_to_async(refresh_viewer)(info, user)
-        return user
-
-    @strawberry.mutation(
-        description="Log out of the session; true if someone was logged in."
-    )
-    async def logout(self, info: Info[Any, Any]) -> bool:
-        request = info.context.request
-        was_logged_in = viewer_of(info).is_authenticated
-        await sync_to_async(auth.logout)(request)
-        refresh_viewer(info, request.user)
-        return was_logged_in
-
+class Mutation(AuthMutation):
     @strawberry_django.mutation(
         description=(
             "Change the price of many products by a percentage or an amount, in "

@@ -192,7 +192,7 @@ def describe_fields(cls: Any, model: type[models.Model]) -> None:
             continue
         try:
             model_field = model._meta.get_field(field.python_name)
-        except Exception:  # noqa: BLE001 - not a model field: left as declared
+        except Exception:
             continue
         text = (
             str(getattr(model_field, "help_text", "") or "")

@@ -9,7 +9,11 @@ from typing import Any
 import strawberry
 from django.conf import settings
 from graphql import GraphQLError
-from strawberry.extensions import DisableIntrospection
+from strawberry.extensions import (
+    AddValidationRules,
+    DisableIntrospection,
+    SchemaExtension,
+)
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
@@ -18,20 +22,47 @@ from strawberry_django.optimizer import DjangoOptimizerExtension
 from schema import audit, generate, registry
 from schema.errors import ErrorPolicy, is_expected
 from schema.extensions import RefuseDeniedOperations
-from schema.limits import QueryLimits
+from schema.limits import QueryLimits, token_limit
 from schema.mutations import Mutation
 from schema.queries import Query
 from schema.scalars import FiniteDecimal
 
-# ErrorPolicy first: it sees the errors last, with every other code set.
+
+def introspection_switch() -> SchemaExtension:
+    """strawberry's `DisableIntrospection` while `GRAPHQL_INTROSPECTION` is off,
+    else nothing; called per request, so the setting is read per request."""
+    if settings.GRAPHQL_INTROSPECTION:
+        return AddValidationRules([])
+    return DisableIntrospection()
+
+
+class CatalogConfig(StrawberryConfig):
+    """strawberry's config, with the page size read from settings when a
+    connection resolves (strawberry and strawberry-django read
+    `info.schema.config.relay_max_results` then, not when the schema is
+    built), so `GRAPHQL_MAX_PAGE_SIZE` can change without a new schema."""
+
+    @property
+    def relay_max_results(self) -> int:
+        page_size: int = settings.GRAPHQL_MAX_PAGE_SIZE
+        return page_size
+
+    @relay_max_results.setter
+    def relay_max_results(self, value: int) -> None:
+        """The dataclass' `__init__` assigns the default; the setting wins."""
+
+
+# Classes or factories: each request gets its own instances, built then (the
+# factories read their settings then). ErrorPolicy first: it sees the errors
+# last, with every other code set.
 extensions: list[Any] = [
     ErrorPolicy,
+    token_limit,
     QueryLimits,
     DjangoOptimizerExtension,
     RefuseDeniedOperations,
+    introspection_switch,
 ]
-if not settings.GRAPHQL_INTROSPECTION:
-    extensions.append(DisableIntrospection)
 
 
 class CatalogSchema(strawberry.Schema):
@@ -85,7 +116,7 @@ query, mutation = root_types()
 schema = CatalogSchema(
     query=query,
     mutation=mutation,
-    config=StrawberryConfig(relay_max_results=settings.GRAPHQL_MAX_PAGE_SIZE),
+    config=CatalogConfig(),
     extensions=extensions,
     scalar_overrides={Decimal: FiniteDecimal},
 )

@@ -379,7 +379,7 @@ def main() -> None:
     from django.db import connection
     from django.test.utils import setup_test_environment, teardown_test_environment
 
-    from history.tokens import api_token_create
+    from accounts.tokens import api_token_create
 
     started = time.perf_counter()
     setup_test_environment(debug=False)

@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from strawberry_django.test.client import TestClient
 
-from history.tokens import api_token_create
+from accounts.tokens import api_token_create
 from tests.factories import UserFactory
 
 EDITOR_PERMISSIONS = [

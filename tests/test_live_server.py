@@ -35,7 +35,7 @@ from django.conf import settings
 from django.db import connection
 from strawberry.relay import from_base64, to_base64
 
-from history.tokens import api_token_create
+from accounts.tokens import api_token_create
 from products.models import Product
 from products.services import product_create, product_update
 from tests.conftest import EDITOR_PERMISSIONS

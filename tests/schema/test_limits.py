@@ -40,7 +40,7 @@ pytestmark = pytest.mark.django_db
 # Every table of the catalog and of its history is named `products_...`.
 CATALOG_TABLES = "products_"
 # Authenticating a bearer token: the token with its user, then the permissions.
-AUTHENTICATION_TABLES = ("history_apitoken", "auth_permission")
+AUTHENTICATION_TABLES = ("accounts_apitoken", "auth_permission")
 
 
 @pytest.fixture

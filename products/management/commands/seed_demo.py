@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group, Permission, User
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from history.tokens import api_token_create
+from accounts.tokens import api_token_create
 from products.models import Product
 from products.services import (
     category_create,

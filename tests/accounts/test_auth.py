@@ -17,8 +17,8 @@ from django.test import Client
 from django.utils import timezone
 from strawberry.relay import to_base64
 
-from history.models import ApiToken
-from history.tokens import api_token_create, api_token_revoke
+from accounts.models import ApiToken
+from accounts.tokens import api_token_create, api_token_revoke
 from products import services
 from products.models import Product
 from tests.conftest import bearer

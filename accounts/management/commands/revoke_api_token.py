@@ -6,8 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from history.models import ApiToken
-from history.tokens import api_token_revoke, token_digest
+from accounts.models import ApiToken
+from accounts.tokens import api_token_revoke, token_digest
 
 
 class Command(BaseCommand):

@@ -11,7 +11,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from history.models import ApiToken
+from accounts.models import ApiToken
 
 TOKEN_PREFIX = "hist_"
 

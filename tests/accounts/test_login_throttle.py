@@ -16,7 +16,7 @@ from django.test import Client, RequestFactory
 from django.utils import timezone
 from strawberry.relay import to_base64
 
-from history.auth import client_ip_address
+from accounts.auth import client_ip_address
 from tests.factories import UserFactory
 
 PASSWORD = "secret-password"  # tests.factories.UserFactory's

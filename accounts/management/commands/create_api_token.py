@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from history.tokens import api_token_create
+from accounts.tokens import api_token_create
 
 
 class Command(BaseCommand):
