@@ -24,7 +24,7 @@ from schema import changesets
 from schema.connections import VersionConnection, versions_connection
 from schema.context import viewer_of
 from schema.fields import ARGUMENT_DESCRIPTIONS, After, Before, First, Last
-from schema.filters import MATCH_NOTHING, VersionFilter, pk_filter
+from schema.filters import MATCH_ALL, MATCH_NOTHING, VersionFilter, pk_filter
 from schema.history import FieldChangeType, Version, field_changes
 from schema.limits import list_bound
 from schema.permissions import (
@@ -96,11 +96,12 @@ def _audit_filter(tracked_model: Any) -> Any:
         self: Any,
         value: list[tracked_model],
         queryset: QuerySet[Any],
-        prefix: str,  # type: ignore[valid-type]
+        prefix: str,
     ) -> tuple[QuerySet[Any], Q]:
         names = {member.value for member in value}
         own = entry_for(queryset.model.instance_type).name
-        return queryset, (Q() if own in names else MATCH_NOTHING)
+        # Not an empty Q(): combined by OR it would vanish instead of matching all.
+        return queryset, (MATCH_ALL if own in names else MATCH_NOTHING)
 
     def of_object(
         self: Any, value: strawberry.ID, queryset: QuerySet[Any], prefix: str

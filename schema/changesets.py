@@ -52,7 +52,7 @@ class ChangesetType(relay.Node):
         ),
     )
     def history_user(self) -> UserType | None:
-        return snapshot_user_of(self)  # type: ignore[return-value]
+        return snapshot_user_of(self)
 
     @strawberry_django.field(
         description=(
@@ -199,7 +199,7 @@ def revert_whole_changeset(
         ],
         changes=[
             ObjectChangesType(
-                object=instance,
+                object=instance,  # type: ignore[arg-type]
                 object_id=relay.GlobalID(entry_for(model).name, str(pk)),
                 changes=field_changes(changes) if can_view_history(info, model) else [],
             )

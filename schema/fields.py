@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeAlias
 
 import strawberry
 from strawberry.annotation import StrawberryAnnotation
@@ -26,19 +26,19 @@ ARGUMENT_DESCRIPTIONS = {
 }
 
 
-def _page_argument(name: str, python_type: type) -> Any:
-    """An optional paging argument, described."""
-    return Annotated[
-        python_type | None,
-        strawberry.argument(description=ARGUMENT_DESCRIPTIONS[name]),
-    ]
-
-
-# The paging arguments of a connection resolved by hand.
-First = _page_argument("first", int)
-After = _page_argument("after", str)
-Last = _page_argument("last", int)
-Before = _page_argument("before", str)
+# The paging arguments of a connection resolved by hand, described.
+First: TypeAlias = Annotated[
+    int | None, strawberry.argument(description=ARGUMENT_DESCRIPTIONS["first"])
+]
+After: TypeAlias = Annotated[
+    str | None, strawberry.argument(description=ARGUMENT_DESCRIPTIONS["after"])
+]
+Last: TypeAlias = Annotated[
+    int | None, strawberry.argument(description=ARGUMENT_DESCRIPTIONS["last"])
+]
+Before: TypeAlias = Annotated[
+    str | None, strawberry.argument(description=ARGUMENT_DESCRIPTIONS["before"])
+]
 
 
 def _optional_ordering(argument: StrawberryArgument) -> StrawberryArgument:

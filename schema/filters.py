@@ -18,6 +18,7 @@ from schema.history import HistoryTypeEnum
 from schema.ids import changeset_key, pk_of
 
 MATCH_NOTHING = Q(pk__in=[])
+MATCH_ALL = Q(pk__isnull=False)
 
 
 @strawberry.input(name="DecimalFilterLookup", description="Lookups on a decimal value.")

@@ -232,7 +232,7 @@ def query_type(entry: Tracked) -> type:
         ),
     )
     annotations[entry.python_plural] = strawberry_django.relay.DjangoListConnection[
-        object_type
+        object_type  # type: ignore[valid-type]
     ]
     namespace[entry.python_plural] = strawberry_django.connection(
         field_cls=DescribedField,
@@ -240,7 +240,9 @@ def query_type(entry: Tracked) -> type:
         ordering=entry.order,
         description=f"The {plural} of the catalog.",
     )
-    annotations[f"{entry.python_field}_history"] = KeysetConnection[history_type]
+    annotations[f"{entry.python_field}_history"] = KeysetConnection[
+        history_type  # type: ignore[valid-type]
+    ]
     namespace[f"{entry.python_field}_history"] = strawberry_django.connection(
         field_cls=DescribedField,
         filters=entry.history_filter,
@@ -344,7 +346,6 @@ def mutation_type(entry: Tracked) -> type:
     noun = model._meta.verbose_name
     label = model._meta.app_label
     codename = model._meta.model_name
-    services = entry.services
     object_type = entry.type
     type_name = entry.name
     result_type = _revert_result(entry)
@@ -357,7 +358,7 @@ def mutation_type(entry: Tracked) -> type:
     if entry.create_input is not None:
 
         def create(self: Any, info: Info[Any, Any], input: Any) -> Any:
-            return services.create(
+            return entry.services.create(
                 data=object_data(model, input), actor=actor(info), reason=input.reason
             )
 
@@ -380,7 +381,7 @@ def mutation_type(entry: Tracked) -> type:
     if entry.update_input is not None:
 
         def update(self: Any, info: Info[Any, Any], input: Any) -> Any:
-            return services.update(
+            return entry.services.update(
                 pk=pk_of(input.id, type_name),
                 data=object_data(model, input),
                 actor=actor(info),
@@ -410,7 +411,7 @@ def mutation_type(entry: Tracked) -> type:
     delete_input = _delete_input(entry)
 
     def delete(self: Any, info: Info[Any, Any], input: Any) -> Any:
-        return services.delete(
+        return entry.services.delete(
             pk=pk_of(input.id, type_name), actor=actor(info), reason=input.reason
         )
 

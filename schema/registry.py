@@ -22,6 +22,7 @@ carry real type objects.
 
 import dataclasses
 import functools
+import importlib
 from collections.abc import Callable
 from typing import Annotated, Any, Union
 
@@ -201,13 +202,24 @@ def describe_fields(cls: Any, model: type[models.Model]) -> None:
         field.description = text or None
 
 
+def declare_all() -> None:
+    """Import the modules that declare tracked models (the
+    `HISTORY_GRAPHQL_MODULES` setting); importing twice does nothing."""
+    from django.conf import settings
+
+    for module in settings.HISTORY_GRAPHQL_MODULES:
+        importlib.import_module(module)
+
+
 def entries() -> list[Tracked]:
     """Every registered tracked model, in registration order."""
+    declare_all()
     return list(_REGISTRY.values())
 
 
 def entry_for(model: type[models.Model]) -> Tracked:
     """The registration of a tracked model."""
+    declare_all()
     return _REGISTRY[model]
 
 
@@ -240,8 +252,6 @@ def payload(name: str, member: Any, description: str) -> Any:
 @functools.cache
 def generated_module() -> Any:
     """The module generated classes are put in."""
-    import importlib
-
     return importlib.import_module(GENERATED_MODULE)
 
 

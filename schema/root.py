@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from decimal import Decimal
 from typing import Any
 
@@ -87,8 +86,6 @@ def root_types() -> tuple[type, type]:
     """The root query and mutation: the fixed fields, those generated for each
     tracked model declared in the `HISTORY_GRAPHQL_MODULES` setting, and those
     that serve them all."""
-    for module in settings.HISTORY_GRAPHQL_MODULES:
-        importlib.import_module(module)
     tracked = registry.entries()
     audit_query, audit_mutation = audit.build()
     query = merge_types(
@@ -103,12 +100,10 @@ def root_types() -> tuple[type, type]:
             audit_mutation,
         ),
     )
-    query.__strawberry_definition__.description = (
-        Query.__strawberry_definition__.description
-    )  # type: ignore[attr-defined]
-    mutation.__strawberry_definition__.description = (
-        Mutation.__strawberry_definition__.description
-    )  # type: ignore[attr-defined]
+    for merged, source in ((query, Query), (mutation, Mutation)):
+        merged_definition: Any = getattr(merged, "__strawberry_definition__")  # noqa: B009
+        source_definition: Any = getattr(source, "__strawberry_definition__")  # noqa: B009
+        merged_definition.description = source_definition.description
     return query, mutation
 
 

@@ -72,7 +72,7 @@ def object_data(model: type[models.Model], input: Any) -> dict[str, Any]:
         except Exception:
             field = None
         if isinstance(field, models.ForeignKey):
-            value = reference(value, field.related_model.__name__)  # type: ignore[union-attr]
+            value = reference(value, field.related_model.__name__)
         elif isinstance(field, models.ManyToManyField) and value is None:
             value = []
         data[item.name] = value

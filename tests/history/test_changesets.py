@@ -117,7 +117,7 @@ def test_a_scope_gathers_the_service_calls_inside_it() -> None:
     assert [v.title for v in versions[Note]] == ["b", "a"]
     assert [v.pk for v in versions[Category]] == [category.pk]
     assert not versions[Product].exists()
-    assert Changeset.objects.get().history_change_reason == "batch"
+    assert Changeset.objects.get(pk=changeset_id).history_change_reason == "batch"
 
 
 def test_bulk_adjust_is_one_changeset_of_every_version() -> None:

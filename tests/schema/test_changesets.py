@@ -62,7 +62,9 @@ def catalog_editor(db: None) -> Any:
 
 
 def _adjust_fifty(gql: GraphQL, user: Any) -> tuple[list[Product], str]:
-    products = [ProductFactory(price=Decimal("10.00")) for _ in range(50)]
+    products: list[Product] = [
+        ProductFactory.create(price=Decimal("10.00")) for _ in range(50)
+    ]
     ids = [gid("Product", product.pk) for product in products]
     answer = gql(ADJUST, {"ids": ids}, user=user)
     assert answer["data"]["adjustPrices"] == {
@@ -168,7 +170,7 @@ def test_revert_changeset_of_a_category_deletion(
     gql: GraphQL, catalog_editor: Any
 ) -> None:
     category = Category.objects.create(name="Lamps")
-    lamps = [ProductFactory(category=category) for _ in range(3)]
+    lamps: list[Product] = [ProductFactory.create(category=category) for _ in range(3)]
     answer = gql(
         """mutation ($id: ID!) { deleteCategory(input: {id: $id, reason: "merge"}) {
              __typename } }""",

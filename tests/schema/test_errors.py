@@ -3,6 +3,7 @@ and logged with its traceback."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 
 from history.errors import BadInput
 from products.models import Product
+from schema import registry
 
 CREATE = """
 mutation($input: CreateProductInput!) {
@@ -29,7 +31,10 @@ def service_raising(monkeypatch: pytest.MonkeyPatch, error: Exception) -> None:
     def product_create(**kwargs: Any) -> Any:
         raise error
 
-    monkeypatch.setattr("products.services.product_create", product_create)
+    entry = registry.entry_for(Product)
+    monkeypatch.setattr(
+        entry, "services", dataclasses.replace(entry.services, create=product_create)
+    )
 
 
 def logged_exceptions(caplog: pytest.LogCaptureFixture) -> list[type[BaseException]]:
