@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 import strawberry
 import strawberry_django
+from django.db import models
 from django.db.models import Q
 from strawberry import relay
 from strawberry.types import Info
@@ -107,6 +108,26 @@ class CategoryType(IntegerKeyNode, relay.Node):
     updated_at: datetime.datetime
 
 
+@strawberry.type
+class RelatedAtVersion:
+    """An object a version pointed to, with the name it had then."""
+
+    pk: strawberry.Private[int]
+    model: ClassVar[type[models.Model]]
+    name: str = strawberry.field(description="Its name when the version was written.")
+
+    @strawberry.field(description="Global id of the object; valid after deletion.")
+    def id(self) -> relay.GlobalID:
+        return relay.GlobalID(self.model.__name__, str(self.pk))
+
+    @strawberry.field(description="Whether it still exists.")
+    async def exists(self, info: Info[Any, Any]) -> bool:
+        return await self.live(info) is not None
+
+    async def live(self, info: Info[Any, Any]) -> Any:
+        return await info.context.loaders.objects(self.model).load(self.pk)
+
+
 @strawberry.type(
     name="CategoryAtVersion",
     description=(
@@ -114,42 +135,24 @@ class CategoryType(IntegerKeyNode, relay.Node):
         "been renamed or deleted since."
     ),
 )
-class CategoryAtVersion:
-    pk: strawberry.Private[int]
-    name: str = strawberry.field(description="Its name when the version was written.")
-
-    @strawberry.field(description="Global id of the category; valid after deletion.")
-    def id(self) -> relay.GlobalID:
-        return relay.GlobalID("Category", str(self.pk))
-
-    @strawberry.field(description="Whether the category still exists.")
-    async def exists(self, info: Info[Any, Any]) -> bool:
-        return await self.category(info) is not None
+class CategoryAtVersion(RelatedAtVersion):
+    model = Category
 
     @strawberry.field(description="The live category; null once it was deleted.")
     async def category(self, info: Info[Any, Any]) -> CategoryType | None:
-        return await info.context.loaders.objects(Category).load(self.pk)
+        return await self.live(info)  # type: ignore[no-any-return]
 
 
 @strawberry.type(
     name="TagAtVersion",
     description="A tag a version had, with the name it had then.",
 )
-class TagAtVersion:
-    pk: strawberry.Private[int]
-    name: str = strawberry.field(description="Its name when the version was written.")
-
-    @strawberry.field(description="Global id of the tag; valid after deletion.")
-    def id(self) -> relay.GlobalID:
-        return relay.GlobalID("Tag", str(self.pk))
-
-    @strawberry.field(description="Whether the tag still exists.")
-    async def exists(self, info: Info[Any, Any]) -> bool:
-        return await self.tag(info) is not None
+class TagAtVersion(RelatedAtVersion):
+    model = Tag
 
     @strawberry.field(description="The live tag; null once it was deleted.")
     async def tag(self, info: Info[Any, Any]) -> TagType | None:
-        return await info.context.loaders.objects(Tag).load(self.pk)
+        return await self.live(info)  # type: ignore[no-any-return]
 
 
 @strawberry.type
