@@ -140,7 +140,7 @@ class CategoryAtVersion(RelatedAtVersion):
 
     @strawberry.field(description="The live category; null once it was deleted.")
     async def category(self, info: Info[Any, Any]) -> CategoryType | None:
-        return await self.live(info)  # type: ignore[no-any-return]
+        return await self.live(info)
 
 
 @strawberry.type(
@@ -152,7 +152,7 @@ class TagAtVersion(RelatedAtVersion):
 
     @strawberry.field(description="The live tag; null once it was deleted.")
     async def tag(self, info: Info[Any, Any]) -> TagType | None:
-        return await self.live(info)  # type: ignore[no-any-return]
+        return await self.live(info)
 
 
 @strawberry.type
