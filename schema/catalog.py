@@ -60,15 +60,6 @@ class CategoryFilter:
     name: StrFilterLookup | None = strawberry_django.filter_field(
         description='The name, e.g. { iContains: "lamp" }.'
     )
-    AND: CategoryFilter | None = strawberry_django.filter_field(
-        description="Also match this filter."
-    )
-    OR: CategoryFilter | None = strawberry_django.filter_field(
-        description="Or match this filter."
-    )
-    NOT: CategoryFilter | None = strawberry_django.filter_field(
-        description="Do not match this filter."
-    )
 
 
 @strawberry_django.order_type(
@@ -230,15 +221,6 @@ class ProductFilter:
     )
     updated_at: DatetimeFilterLookup | None = strawberry_django.filter_field(
         description="When the product was last changed."
-    )
-    AND: ProductFilter | None = strawberry_django.filter_field(
-        description="Also match this filter."
-    )
-    OR: ProductFilter | None = strawberry_django.filter_field(
-        description="Or match this filter."
-    )
-    NOT: ProductFilter | None = strawberry_django.filter_field(
-        description="Do not match this filter."
     )
 
     @strawberry_django.filter_field(description="Products in this category.")
