@@ -1,4 +1,14 @@
-"""Permission checks of the GraphQL layer, answered from the loaded viewer."""
+"""Permission checks of the GraphQL layer, answered from the loaded viewer.
+
+Why not strawberry-django's permission extensions (`HasPerm`, checked in
+0.93.0): by default they fail silently (a denied connection answers empty, a
+denied object null), which the contract forbids; with `fail_silently=False`
+they raise a `PermissionDenied` that carries no `extensions.code`, and only
+while the field resolves, so a mutation that selects a denied field has
+written before it is refused. Ours are plain strawberry permission classes
+that name what they require, so `RefuseDeniedOperations` refuses the whole
+operation before it runs, with `PERMISSION_DENIED`.
+"""
 
 from __future__ import annotations
 
