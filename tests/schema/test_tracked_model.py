@@ -352,3 +352,52 @@ def test_nested_history_costs_two_queries(gql: GraphQL, note_editor: Any) -> Non
         q["sql"] for q in captured.captured_queries if "tracked_" in q["sql"]
     ]
     assert len(data_queries) == 2, data_queries
+
+
+@pytest.mark.parametrize(
+    ("mutation", "variables", "code", "field"),
+    [
+        ("updateNote", {"id": "bm90IGFuIGlk", "title": "x"}, "NOT_FOUND", "id"),
+        ("updateNote", {"id": "UHJvZHVjdDox", "title": "x"}, "NOT_FOUND", "id"),
+        (
+            "deleteNote",
+            {"id": "Tm90ZTo5OTk5OTk5OTk5OTk5OTk5OTk5OQ=="},
+            "NOT_FOUND",
+            "id",
+        ),
+        ("revertNote", {"fields": ["nope"], "reason": "r"}, "UNKNOWN_FIELD", "fields"),
+        ("revertNote", {"reason": "   "}, "REASON_REQUIRED", "reason"),
+        ("revertNote", {"reason": "r" * 1001}, "INVALID", "reason"),
+    ],
+)
+def test_bad_ids_and_reverts_are_refused(
+    gql: GraphQL,
+    note_editor: Any,
+    mutation: str,
+    variables: dict[str, Any],
+    code: str,
+    field: str,
+) -> None:
+    from tests.tracked.models import Note
+
+    note_id = _create(gql, note_editor)
+    created = _versions(gql, note_editor, note_id)[0]["id"]
+    if mutation == "revertNote":
+        variables = {"id": note_id, "record": created, **variables}
+    before = Note.history.count()
+    input_type = {
+        "updateNote": "UpdateNoteInput",
+        "deleteNote": "DeleteNoteInput",
+        "revertNote": "RevertNoteInput",
+    }[mutation]
+    answer = gql(
+        f"""mutation ($input: {input_type}!) {{ {mutation}(input: $input) {{
+              __typename ... on OperationInfo {{ messages {{ code field }} }} }} }}""",
+        {"input": variables},
+        user=note_editor,
+    )
+    assert answer["data"][mutation] == {
+        "__typename": "OperationInfo",
+        "messages": [{"code": code, "field": field}],
+    }
+    assert Note.history.count() == before
