@@ -22,6 +22,11 @@ from history.writes import history_delete, require_permission
 ObjectChange = tuple[type[models.Model], Any, models.Model | None, list[FieldChange]]
 
 
+# The most objects one changeset revert writes (a bulk mutation writes at most
+# 1000): what its answer lists is bounded by it.
+MAX_CHANGESET_OBJECTS = 1000
+
+
 @dataclass(frozen=True)
 class ChangesetRevertResult:
     """What a changeset revert did, or would do on a dry run.
@@ -64,6 +69,22 @@ def _touched(changeset_id: Any) -> list[_Touched]:
         key=lambda t: (t.last.history_date, t.last.history_id),
         reverse=True,
     )
+
+
+def _check_size(changeset_id: Any) -> None:
+    """Refuse a changeset of more objects than one revert may write: one query
+    per tracked model, before any version is loaded."""
+    touched = 0
+    for model, versions in changeset_versions(changeset_id=changeset_id).items():
+        touched += versions.order_by().values(model._meta.pk.attname).distinct().count()
+    if touched > MAX_CHANGESET_OBJECTS:
+        raise operation_error(
+            HistoryErrorCode.INVALID,
+            f"This changeset wrote {touched} objects; at most "
+            f"{MAX_CHANGESET_OBJECTS} are reverted at once. Revert its objects "
+            "one by one (`revert`) instead.",
+            field="id",
+        )
 
 
 def _lock_all(touched: list[_Touched]) -> None:
@@ -154,6 +175,7 @@ def changeset_revert(
             `history_revert` (RELATED_DELETED, INVALID); nothing is written.
     """
     cleaned_reason = clean_reason(reason, required=True)
+    _check_size(changeset_id)
     touched = _touched(changeset_id)
     if not touched:
         raise operation_error(

@@ -12,7 +12,7 @@ from strawberry.types import Info
 from strawberry_django.fields.types import OperationInfo
 from strawberry_django.resolvers import django_resolver
 
-from history.changeset_revert import changeset_revert
+from history.changeset_revert import MAX_CHANGESET_OBJECTS, changeset_revert
 from history.models import Changeset
 from history.tracking import MAX_CHANGES, tracked_model_for
 from schema.connections import VersionConnection, versions_connection
@@ -124,9 +124,6 @@ class ObjectChangesType:
         description="What the revert changed, or would change, on it.",
         metadata=list_bound(MAX_CHANGES),
     )
-
-
-MAX_CHANGESET_OBJECTS = 1000
 
 
 @strawberry.type(

@@ -191,3 +191,20 @@ def test_undoing_a_creation_needs_change_and_delete(
         with pytest.raises(OperationDenied):
             changeset_revert(changeset_id=changeset_id, actor=user, reason="undo")
         assert Note.history.count() == 1
+
+
+def test_a_changeset_of_too_many_objects_is_refused_before_any_write(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from history import changeset_revert as module
+
+    monkeypatch.setattr(module, "MAX_CHANGESET_OBJECTS", 2)
+    with changeset_scope() as changeset_id:
+        for index in range(3):
+            Note.objects.create(title=f"n{index}")
+    before = Note.history.count()
+    with pytest.raises(ValidationError) as refused:
+        changeset_revert(changeset_id=changeset_id, actor=None, reason="undo")
+    assert refused.value.error_dict["id"][0].code == "INVALID"
+    assert Note.history.count() == before
+    assert Note.objects.count() == 3
