@@ -401,3 +401,43 @@ def test_bad_ids_and_reverts_are_refused(
         "messages": [{"code": code, "field": field}],
     }
     assert Note.history.count() == before
+
+
+def test_a_changeset_of_notes_is_reverted_whole(gql: GraphQL, note_editor: Any) -> None:
+    from tests.tracked.models import Note
+
+    first = _create(gql, note_editor, title="One")
+    second = _create(gql, note_editor, title="Two")
+    answer = gql(
+        """mutation ($a: ID!, $b: ID!) {
+             a: updateNote(input: {id: $a, priority: 5, reason: "triage"}) { __typename }
+             b: updateNote(input: {id: $b, priority: 5, reason: "triage"}) { __typename }
+           }""",
+        {"a": first, "b": second},
+        user=note_editor,
+    )
+    assert answer["data"] == {"a": {"__typename": "Note"}, "b": {"__typename": "Note"}}
+    changeset = _versions(gql, note_editor, first)[0]
+    answer = gql(
+        """query ($id: ID!) { node(id: $id) { ... on HistoricalNote {
+             changeset { id versions { totalCount } } } } }""",
+        {"id": changeset["id"]},
+        user=note_editor,
+    )
+    found = answer["data"]["node"]["changeset"]
+    assert found["versions"] == {"totalCount": 2}
+    answer = gql(
+        """mutation ($id: ID!) { revertChangeset(input: {id: $id, reason: "undo"}) {
+             __typename ... on RevertChangesetResult {
+               versions { __typename historyChangeReason } } } }""",
+        {"id": found["id"]},
+        user=note_editor,
+    )
+    assert answer["data"]["revertChangeset"] == {
+        "__typename": "RevertChangesetResult",
+        "versions": [
+            {"__typename": "HistoricalNote", "historyChangeReason": "undo"},
+            {"__typename": "HistoricalNote", "historyChangeReason": "undo"},
+        ],
+    }
+    assert set(Note.objects.values_list("priority", flat=True)) == {0}
