@@ -14,7 +14,12 @@ from history.diff import FieldChange, history_diff
 from history.errors import HistoryErrorCode, OperationDenied, operation_error
 from history.locks import lock_objects
 from history.revert import history_revert
-from history.selectors import changeset_versions, history_latest_many, history_versions
+from history.selectors import (
+    changeset_versions,
+    history_latest_many,
+    history_versions,
+    visible_versions,
+)
 from history.tracking import CREATED, DELETED, history_view_permission, object_pk_of
 from history.validation import clean_reason
 from history.writes import history_delete, require_permission
@@ -53,11 +58,13 @@ class _DryRun(Exception):
     """Rolls back the writes of a dry run."""
 
 
-def _touched(changeset_id: Any) -> list[_Touched]:
-    """The objects a changeset wrote, in undo order (newest last version first)."""
+def _touched(changeset_id: Any, *, staff: bool) -> list[_Touched]:
+    """The objects a changeset wrote, in undo order (newest last version first),
+    as an actor who is `staff` or not sees its versions: a staff-only version
+    changed nothing such an actor could revert, nor may they learn of it."""
     touched: dict[tuple[str, Any], _Touched] = {}
     for model, versions in changeset_versions(changeset_id=changeset_id).items():
-        for version in versions:  # newest first
+        for version in visible_versions(versions, staff=staff):  # newest first
             key = (model._meta.label_lower, object_pk_of(version))
             entry = touched.get(key)
             if entry is None:
@@ -97,14 +104,16 @@ def _lock_all(touched: list[_Touched]) -> None:
         lock_objects(model, by_model[model])
 
 
-def _check_current(touched: list[_Touched]) -> None:
+def _check_current(touched: list[_Touched], *, staff: bool) -> None:
     by_model: dict[type[models.Model], list[_Touched]] = {}
     for entry in touched:
         by_model.setdefault(entry.model, []).append(entry)
     for model, entries in by_model.items():
         latest = {
             object_pk_of(v): v.history_id
-            for v in history_latest_many(model=model, pks=[e.pk for e in entries])
+            for v in history_latest_many(
+                model=model, pks=[e.pk for e in entries], staff=staff
+            )
         }
         for entry in entries:
             if latest.get(entry.pk) != entry.last.history_id:
@@ -116,21 +125,24 @@ def _check_current(touched: list[_Touched]) -> None:
                 )
 
 
-def _before(entry: _Touched) -> Any | None:
+def _before(entry: _Touched, *, staff: bool) -> Any | None:
+    versions = history_versions(model=entry.model, pk=entry.pk)
     return (
-        history_versions(model=entry.model, pk=entry.pk)
+        visible_versions(versions, staff=staff)
         .filter(history_id__lt=entry.first.history_id)
         .first()
     )
 
 
 def _undo(
-    touched: list[_Touched], *, actor: Any | None, reason: str | None
+    touched: list[_Touched], *, actor: Any | None, reason: str | None, staff: bool
 ) -> Iterator[tuple[ObjectChange, Any]]:
     """Undo each object in turn; yields what changed and the version written."""
     for entry in touched:
         model, pk = entry.model, entry.pk
-        before = _before(entry) if entry.first.history_type != CREATED else None
+        before = (
+            _before(entry, staff=staff) if entry.first.history_type != CREATED else None
+        )
         instance = model._default_manager.select_for_update().filter(pk=pk).first()
         if before is None:
             if instance is None:
@@ -176,7 +188,9 @@ def changeset_revert(
     """
     cleaned_reason = clean_reason(reason, required=True)
     _check_size(changeset_id)
-    touched = _touched(changeset_id)
+    # What only staff see is no change for anyone else to undo or be stale on.
+    staff = actor is None or bool(actor.is_authenticated and actor.is_staff)
+    touched = _touched(changeset_id, staff=staff)
     if not touched:
         raise operation_error(
             HistoryErrorCode.NOT_FOUND, "No such changeset.", field="id"
@@ -199,13 +213,15 @@ def changeset_revert(
         elif entry.first.history_type != CREATED and entry.last.history_type == DELETED:
             require_permission(actor, entry.model, "add")
     _lock_all(touched)
-    _check_current(touched)
+    _check_current(touched, staff=staff)
 
     changes: list[ObjectChange] = []
     versions: list[Any] = []
     try:
         with transaction.atomic():
-            for change, version in _undo(touched, actor=actor, reason=cleaned_reason):
+            for change, version in _undo(
+                touched, actor=actor, reason=cleaned_reason, staff=staff
+            ):
                 changes.append(change)
                 versions.append(version)
             if dry_run:

@@ -40,12 +40,17 @@ def history_latest(*, model: type[models.Model], pk: Any) -> Any | None:
     return history_versions(model=model, pk=pk).first()
 
 
-def history_latest_many(*, model: type[models.Model], pks: Iterable[Any]) -> list[Any]:
-    """The newest version of each of several objects, in one query."""
+def history_latest_many(
+    *, model: type[models.Model], pks: Iterable[Any], staff: bool = True
+) -> list[Any]:
+    """The newest version of each of several objects, in one query: of those
+    a viewer who is `staff` or not may see (`visible_versions`)."""
     history_model = history_model_for(model)
     pk_name = model._meta.pk.attname
     newest = (
-        history_model.objects.filter(**{pk_name: OuterRef(pk_name)})
+        visible_versions(
+            history_model.objects.filter(**{pk_name: OuterRef(pk_name)}), staff=staff
+        )
         .order_by(*NEWEST_FIRST)
         .values("history_id")[:1]
     )
@@ -141,6 +146,11 @@ def changeset_versions(*, changeset_id: Any) -> dict[type[models.Model], QuerySe
     Every tracked model is a key; a model the changeset did not touch has an
     empty queryset (no query is run until one is read).
     """
+    if changeset_id is None:
+        # Not "the versions with no changeset": no changeset at all.
+        return {
+            model: history_model_for(model).objects.none() for model in tracked_models()
+        }
     return {
         model: history_model_for(model)
         .objects.filter(history_changeset_id=changeset_id)
@@ -154,3 +164,33 @@ def changesets_by_id(*, ids: Iterable[Any]) -> dict[Any, Any]:
     from history.models import Changeset
 
     return {c.pk: c for c in Changeset.objects.filter(pk__in=list(ids))}
+
+
+def changeset_heads(
+    *, ids: Iterable[Any], models_: Iterable[type[models.Model]], staff: bool
+) -> dict[Any, Any]:
+    """For each changeset, its first version among those of `models_` a viewer
+    who is `staff` or not may see, or None: who, when and why, as far as the
+    viewer may know them. One query per model."""
+    wanted = [key for key in ids if key is not None]
+    heads: dict[Any, Any] = dict.fromkeys(wanted)
+    for model in models_:
+        history_model = history_model_for(model)
+        first = (
+            visible_versions(
+                history_model.objects.filter(
+                    history_changeset_id=OuterRef("history_changeset_id")
+                ),
+                staff=staff,
+            )
+            .order_by("history_date", "history_id")
+            .values("history_id")[:1]
+        )
+        versions = history_model.objects.filter(
+            history_changeset_id__in=wanted, history_id=Subquery(first)
+        )
+        for version in versions:
+            head = heads.get(version.history_changeset_id)
+            if head is None or version.history_date < head.history_date:
+                heads[version.history_changeset_id] = version
+    return heads

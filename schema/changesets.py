@@ -12,7 +12,9 @@ from strawberry.types import Info
 from strawberry_django.fields.types import OperationInfo
 from strawberry_django.resolvers import django_resolver
 
+from history import selectors
 from history.changeset_revert import MAX_CHANGESET_OBJECTS, changeset_revert
+from history.errors import HistoryErrorCode, operation_error
 from history.models import Changeset
 from history.tracking import MAX_CHANGES, tracked_model_for
 from schema.connections import VersionConnection, versions_connection
@@ -28,6 +30,37 @@ from schema.users import UserType
 from schema.writes import api_field_names
 
 
+def readable_changesets(info: Info[Any, Any], keys: list[Any]) -> list[Any]:
+    """The changesets `keys` name, each None unless the viewer may read one of
+    its versions."""
+    entries = readable_entries(info)
+    wanted = [key for key in keys if key is not None]
+    if not entries or not wanted:
+        return [None for _ in keys]
+    heads = selectors.changeset_heads(
+        ids=wanted,
+        models_=[entry.model for entry in entries],
+        staff=viewer_of(info).is_staff,
+    )
+    found = {
+        changeset.pk: changeset
+        for changeset in Changeset.objects.filter(
+            pk__in=[key for key, head in heads.items() if head is not None]
+        )
+    }
+    return [found.get(key) for key in keys]
+
+
+async def changeset_head(info: Info[Any, Any], changeset_id: Any) -> Any:
+    """The first version of a changeset the viewer may read (batched per
+    request)."""
+    entries = readable_entries(info)
+    loader = info.context.loaders.changeset_heads(
+        tuple(entry.model for entry in entries), staff=viewer_of(info).is_staff
+    )
+    return await loader.load(changeset_id)
+
+
 @strawberry_django.type(
     Changeset,
     name="Changeset",
@@ -37,22 +70,33 @@ from schema.writes import api_field_names
     ),
 )
 class ChangesetType(relay.Node):
-    history_date: datetime.datetime = strawberry_django.field(
-        description="When it was written (its first version)."
-    )
-    history_change_reason: str | None = strawberry_django.field(
-        description="Why: the reason its first write gave."
-    )
+    """Who, when and why are those of its first version the viewer may read:
+    a changeset tells nothing of versions the viewer may not see."""
 
     @strawberry_django.field(
-        only=["history_user_pk", "history_username"],
+        only=["id"], description="When its first version was written."
+    )
+    async def history_date(self, info: Info[Any, Any]) -> datetime.datetime:
+        head = await changeset_head(info, self.pk)  # type: ignore[attr-defined]
+        return head.history_date
+
+    @strawberry_django.field(
+        only=["id"], description="Why: the reason its first version gave."
+    )
+    async def history_change_reason(self, info: Info[Any, Any]) -> str | None:
+        head = await changeset_head(info, self.pk)  # type: ignore[attr-defined]
+        return head.history_change_reason
+
+    @strawberry_django.field(
+        only=["id"],
         description=(
             "Who wrote it; after the user was deleted, still their id and the "
             "username they had. Null for changes made outside a request."
         ),
     )
-    def history_user(self) -> UserType | None:
-        return snapshot_user_of(self)
+    async def history_user(self, info: Info[Any, Any]) -> UserType | None:
+        head = await changeset_head(info, self.pk)  # type: ignore[attr-defined]
+        return snapshot_user_of(head)
 
     @strawberry_django.field(
         description=(
@@ -103,9 +147,7 @@ class ChangesetType(relay.Node):
         key = changeset_key(node_id)
 
         def resolve() -> Any:
-            if key is None or not readable_entries(info):
-                return None
-            return Changeset.objects.filter(pk=key).first()
+            return readable_changesets(info, [key])[0]
 
         return django_resolver(resolve)()
 
@@ -158,10 +200,7 @@ def changeset(
     info: Info[Any, Any],
     id: Annotated[strawberry.ID, strawberry.argument(description="The changeset.")],
 ) -> ChangesetType | None:
-    key = changeset_key(id)
-    if key is None:
-        return None
-    return Changeset.objects.filter(pk=key).first()  # type: ignore[return-value]
+    return readable_changesets(info, [changeset_key(id)])[0]
 
 
 def revert_whole_changeset(
@@ -173,6 +212,10 @@ def revert_whole_changeset(
     ],
 ) -> RevertChangesetPayload:
     key = changeset_key(input.id)
+    if key is None:
+        raise operation_error(
+            HistoryErrorCode.NOT_FOUND, "No such changeset.", field="id"
+        )
     try:
         result = changeset_revert(
             changeset_id=key,

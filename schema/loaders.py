@@ -75,3 +75,15 @@ class Loaders:
         return self._loader(
             ("changesets",), lambda ids: selectors.changesets_by_id(ids=ids)
         )
+
+    def changeset_heads(
+        self, models_: tuple[type[models.Model], ...], *, staff: bool
+    ) -> DataLoader[Any, Any]:
+        """The first version of each changeset among those of `models_` a
+        viewer who is `staff` or not may see."""
+        return self._loader(
+            ("changeset_heads", models_, staff),
+            lambda ids: selectors.changeset_heads(
+                ids=ids, models_=models_, staff=staff
+            ),
+        )
