@@ -20,7 +20,6 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission, User
 from django.db import connection
 from django.test import Client
-from strawberry.relay import to_base64
 
 from history.context import MAX_FORWARDED_HOPS
 from history.validation import MAX_REASON_LENGTH
@@ -32,7 +31,6 @@ from products.models import (
     MAX_TAGS,
     Category,
     Product,
-    Tag,
 )
 from products.services import (
     category_create,
@@ -42,7 +40,8 @@ from products.services import (
     product_update,
 )
 from tests.conftest import EDITOR_PERMISSIONS, bearer
-from tests.factories import UserFactory
+from tests.factories import TagFactory, UserFactory
+from tests.helpers import gid
 from tests.test_live_server import read_log, wait_until_answering
 
 HistoricalProduct = Product.history.model
@@ -76,10 +75,6 @@ query($filters: HistoricalProductFilter) {
 WHERE = """
 { productHistory(first: 1) { edges { node { historyType ipAddress } } } }
 """
-
-
-def gid(type_name: str, pk: Any) -> str:
-    return to_base64(type_name, pk)
 
 
 @pytest.fixture
@@ -366,7 +361,7 @@ def test_editing_a_product_in_the_admin_records_exactly_what_changed(
 
 def test_the_admin_refuses_more_tags_than_a_product_may_have(admin_client):
     lamp = product_create(data={"name": "Lamp", "price": "1.00"}, actor=None)
-    tags = [Tag.objects.create(name=f"t{n}").pk for n in range(MAX_TAGS + 1)]
+    tags = [TagFactory.create(name=f"t{n}").pk for n in range(MAX_TAGS + 1)]
 
     response = admin_client.post(
         f"/admin/products/product/{lamp.pk}/change/", product_form(lamp, tags=tags)

@@ -16,7 +16,6 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
-from strawberry.relay import from_base64, to_base64
 
 from history.managers import UntrackedWriteError, tracked_bulk
 from history.tracking import m2m_history_model
@@ -24,6 +23,7 @@ from products import services
 from products.models import Category, Product, Tag
 from tests.conftest import EDITOR_PERMISSIONS
 from tests.factories import UserFactory
+from tests.helpers import Mentions, gid, node_pk, refused
 
 pytestmark = pytest.mark.django_db
 
@@ -81,56 +81,6 @@ query($id: ID!) {
 
 
 # -- helpers ----------------------------------------------------------------------
-
-
-class NonBlank:
-    """Equal to any non-blank string: messages are for people, codes for clients."""
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, str) and bool(other.strip())
-
-    def __repr__(self) -> str:
-        return "<non-blank message>"
-
-
-class Mentioning:
-    """Equal to any string containing `text`."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, str) and self.text in other
-
-    def __repr__(self) -> str:
-        return f"<message mentioning {self.text!r}>"
-
-
-def refused(
-    mutation: str,
-    code: str,
-    *,
-    field: str | None = None,
-    kind: str = "VALIDATION",
-    message: object = None,
-) -> dict[str, Any]:
-    """The whole answer of a mutation refused with one message."""
-    entry = {
-        "kind": kind,
-        "message": NonBlank() if message is None else message,
-        "field": field,
-        "code": code,
-    }
-    return {"data": {mutation: {"__typename": "OperationInfo", "messages": [entry]}}}
-
-
-def gid(type_name: str, pk: Any) -> str:
-    """The Relay global id of an object."""
-    return to_base64(type_name, pk)
-
-
-def pk_from(global_id: str) -> int:
-    return int(from_base64(global_id)[1])
 
 
 def database_state() -> dict[str, list[dict[str, Any]]]:
@@ -229,7 +179,7 @@ def test_adjust_prices_by_percent_writes_one_complete_version_per_product(
 
     feed = gql(FEED, {"filters": {"historyType": "UPDATED"}}, user=staff)
     feed["data"]["productHistory"]["edges"].sort(
-        key=lambda edge: pk_from(edge["node"]["productId"])
+        key=lambda edge: node_pk(edge["node"]["productId"])
     )
     assert feed == {
         "data": {
@@ -453,7 +403,7 @@ def test_adjust_prices_refuses_all_when_one_price_would_be_negative(
     )
 
     assert answer == refused(
-        "adjustPrices", "INVALID", field="price", message=Mentioning("Cheap 000")
+        "adjustPrices", "INVALID", field="price", message=Mentions("Cheap 000")
     )
     assert database_state() == before
 
@@ -793,7 +743,7 @@ def test_import_products_rolls_back_every_row_when_one_is_invalid(
     answer = gql(IMPORT, {"input": {"products": rows, "reason": "feed"}}, user=editor)
 
     assert answer == refused(
-        "importProducts", "INVALID", field=field, message=Mentioning("Row 2")
+        "importProducts", "INVALID", field=field, message=Mentions("Row 2")
     )
     assert database_state() == before
 

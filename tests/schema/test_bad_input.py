@@ -26,17 +26,15 @@ from typing import Any
 
 import pytest
 from django.db import transaction
-from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from strawberry.relay import to_base64
-from strawberry_django.test.client import TestClient
 
 from history.tracking import m2m_history_model
 from products import services
 from products.models import Category, Product, Tag
 from tests.conftest import EDITOR_PERMISSIONS, bearer
 from tests.factories import UserFactory
+from tests.helpers import CATALOG_PERMISSIONS, gid, node_pk, post
 
 HistoricalProduct: Any = Product.history.model
 HistoricalCategory: Any = Category.history.model
@@ -55,13 +53,6 @@ TABLES: tuple[Any, ...] = (
 )
 HISTORY_TABLES = (HistoricalProduct, HistoricalCategory, HistoricalProductTags)
 
-ALL_PERMISSIONS = [
-    *EDITOR_PERMISSIONS,
-    "add_category",
-    "change_category",
-    "delete_category",
-    "view_historicalcategory",
-]
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 CENT = Decimal("0.01")
 HUGE = "x" * 100_000
@@ -83,10 +74,7 @@ def send(
 
     An exception escaping the view (a 500) fails the test with its traceback:
     Django's test client raises it."""
-    response = TestClient("/graphql/", client=Client()).request(
-        {"query": document, "variables": variables},
-        headers={**headers, "Accept": accept},
-    )
+    response = post(document, variables, headers={**headers, "Accept": accept})
     return response.status_code, response.json()
 
 
@@ -229,7 +217,7 @@ def versions_of(history_model: Any, pk: int) -> list[Any]:
 def build_catalog() -> Catalog:
     """Seed the catalog and the users who send the requests."""
     admin: Any = UserFactory(
-        username="admin", is_staff=True, permissions=ALL_PERMISSIONS
+        username="admin", is_staff=True, permissions=CATALOG_PERMISSIONS
     )
     users = {
         "admin": admin,
@@ -241,21 +229,17 @@ def build_catalog() -> Catalog:
     lamp_versions = versions_of(HistoricalProduct, lamp.pk)
     category_versions = versions_of(HistoricalCategory, lighting.pk)
     refs = {
-        "product": to_base64("Product", lamp.pk),
-        "product_first": to_base64("HistoricalProduct", lamp_versions[0].history_id),
-        "product_latest": to_base64("HistoricalProduct", lamp_versions[-1].history_id),
-        "other_product": to_base64("Product", desk.pk),
-        "other_product_first": to_base64(
+        "product": gid("Product", lamp.pk),
+        "product_first": gid("HistoricalProduct", lamp_versions[0].history_id),
+        "product_latest": gid("HistoricalProduct", lamp_versions[-1].history_id),
+        "other_product": gid("Product", desk.pk),
+        "other_product_first": gid(
             "HistoricalProduct", versions_of(HistoricalProduct, desk.pk)[0].history_id
         ),
-        "category": to_base64("Category", lighting.pk),
-        "category_first": to_base64(
-            "HistoricalCategory", category_versions[0].history_id
-        ),
-        "category_latest": to_base64(
-            "HistoricalCategory", category_versions[-1].history_id
-        ),
-        "user": to_base64("User", admin.pk),
+        "category": gid("Category", lighting.pk),
+        "category_first": gid("HistoricalCategory", category_versions[0].history_id),
+        "category_latest": gid("HistoricalCategory", category_versions[-1].history_id),
+        "user": gid("User", admin.pk),
     }
     return Catalog(
         lamp=lamp,
@@ -1530,7 +1514,7 @@ def money(value: Any) -> str:
 
 
 def category_id(pk: int | None) -> dict[str, str] | None:
-    return None if pk is None else {"id": to_base64("Category", pk)}
+    return None if pk is None else {"id": gid("Category", pk)}
 
 
 def stored_product(pk: int) -> dict[str, Any]:
@@ -1573,10 +1557,6 @@ def answered(payload: Mapping[str, Any]) -> dict[str, Any]:
     if "tags" in fields:
         fields["tags"] = by_name(tag["name"] for tag in fields["tags"])
     return fields
-
-
-def pk_in(global_id: str) -> int:
-    return int(base64.b64decode(global_id).decode().split(":")[1])
 
 
 def assert_one_version_holding_the_answer(
@@ -1652,7 +1632,7 @@ def test_generated_creates_write_one_version_or_nothing(
             input = {**input, "category": catalog.refs["category"]}
 
         def check(before: Snapshot, payload: Any, body: Any) -> None:
-            pk = pk_in(payload["id"])
+            pk = node_pk(payload["id"])
             after = snapshot()
             assert [r["id"] for r in new_rows(before, after, Product)] == [pk]
             assert len(new_rows(before, after, HistoricalProduct)) == 1, shown(body)
@@ -1775,10 +1755,10 @@ def test_generated_reverts_write_one_version_or_nothing(
         reason="renamed",
     )
     records = {
-        f"lamp_{n}": to_base64("HistoricalProduct", version.history_id)
+        f"lamp_{n}": gid("HistoricalProduct", version.history_id)
         for n, version in enumerate(versions_of(HistoricalProduct, lamp.pk))
     }
-    records["desk_0"] = to_base64(
+    records["desk_0"] = gid(
         "HistoricalProduct", versions_of(HistoricalProduct, desk.pk)[0].history_id
     )
     records["malformed"] = b64("HistoricalProduct:x")
@@ -1835,8 +1815,8 @@ def test_generated_reverts_write_one_version_or_nothing(
         }
 
         def check(before: Snapshot, payload: Any, body: Any) -> None:
-            pk = pk_in(input["id"])
-            source = HistoricalProduct.objects.get(history_id=pk_in(input["record"]))
+            pk = node_pk(input["id"])
+            source = HistoricalProduct.objects.get(history_id=node_pk(input["record"]))
             assert source.id == pk, shown(body)
             product = payload["product"]
             wanted = version_values(source)
@@ -1899,7 +1879,7 @@ def test_generated_price_adjustments_write_one_version_per_product_or_nothing(
 
         def check(before: Snapshot, payload: Any, body: Any) -> None:
             after = snapshot()
-            given = sorted({pk_in(ids[t]) for t in targets})
+            given = sorted({node_pk(ids[t]) for t in targets})
             number = decimal_of(change)
             expected = {}
             for pk in given:
@@ -1914,7 +1894,7 @@ def test_generated_price_adjustments_write_one_version_per_product_or_nothing(
             # One version per product whose price changes.
             assert sorted(row["id"] for row in added) == pks, shown(body)
             assert payload["count"] == len(pks), shown(body)
-            prices = {pk_in(p["id"]): p["price"] for p in payload["products"]}
+            prices = {node_pk(p["id"]): p["price"] for p in payload["products"]}
             for pk in pks:
                 price = expected[pk]
                 assert prices[pk] == price, shown(body)

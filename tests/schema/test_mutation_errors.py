@@ -10,12 +10,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from strawberry.relay import to_base64
 
 from products import services
 from products.models import Product
 from tests.conftest import EDITOR_PERMISSIONS
 from tests.factories import UserFactory
+from tests.helpers import gid, refused
 
 HistoricalProduct = Product.history.model
 
@@ -74,34 +74,12 @@ DOCUMENTS = {
 }
 
 
-class NonBlank:
-    """Equal to any non-blank string: messages are for people, codes for clients."""
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, str) and bool(other.strip())
-
-    def __repr__(self) -> str:
-        return "<non-blank message>"
-
-
-def refused(
-    mutation: str, code: str, *, field: str | None = None, kind: str = "VALIDATION"
-) -> dict[str, Any]:
-    """The whole answer of a mutation refused with one message."""
-    message = {"kind": kind, "message": NonBlank(), "field": field, "code": code}
-    return {"data": {mutation: {"__typename": "OperationInfo", "messages": [message]}}}
-
-
 def database_state() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Every product row and every historical row, all columns."""
     return (
         [dict(row) for row in Product.objects.order_by("pk").values()],
         list(HistoricalProduct.objects.order_by("history_id").values()),
     )
-
-
-def gid(type_name: str, pk: Any) -> str:
-    return to_base64(type_name, pk)
 
 
 def versions(product: Product) -> list[Any]:

@@ -9,13 +9,13 @@ from unittest.mock import ANY
 import pytest
 from django.test import Client
 from django.utils import timezone
-from strawberry.relay import to_base64
 
 from products import services
 from products.models import Product
 from tests.conftest import EDITOR_PERMISSIONS
 from tests.factories import UserFactory
-from tests.schema.test_mutation_errors import NonBlank, database_state
+from tests.helpers import NonBlank, gid
+from tests.schema.test_mutation_errors import database_state
 
 HistoricalProduct = Product.history.model
 
@@ -61,7 +61,7 @@ def lamp(db: None) -> Product:
 
 
 def lamp_id(lamp: Product) -> str:
-    return to_base64("Product", lamp.pk)
+    return gid("Product", lamp.pk)
 
 
 ALL_KINDS = ["anonymous", "bearer", "session"]
@@ -200,7 +200,7 @@ def test_node_does_not_reveal_a_version_without_the_view_permission(
     answer = gql(
         "query($id: ID!) { node(id: $id) { __typename"
         " ... on HistoricalProduct { name price } } }",
-        {"id": to_base64("HistoricalProduct", version.history_id)},
+        {"id": gid("HistoricalProduct", version.history_id)},
         **authenticated_as(kind, reader),
     )
 
@@ -219,7 +219,7 @@ def test_node_reveals_a_version_with_the_view_permission(
     answer = gql(
         "query($id: ID!) { node(id: $id) { __typename"
         " ... on HistoricalProduct { name price } } }",
-        {"id": to_base64("HistoricalProduct", version.history_id)},
+        {"id": gid("HistoricalProduct", version.history_id)},
         user=editor,
     )
 
@@ -277,7 +277,7 @@ def write_input(mutation: str, lamp: Product) -> dict[str, Any]:
     first = HistoricalProduct.objects.filter(id=lamp.pk).earliest("history_id")
     return {
         "id": lamp_id(lamp),
-        "record": to_base64("HistoricalProduct", first.history_id),
+        "record": gid("HistoricalProduct", first.history_id),
         "reason": "too dear",
     }
 

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from django.conf import settings as django_settings
 from django.test import Client
-from strawberry.relay import to_base64
 
 from products import services
 from tests.conftest import bearer
+from tests.helpers import gid
 
 pytestmark = pytest.mark.django_db
 
@@ -373,7 +373,7 @@ def as_of_variables() -> dict[str, str]:
     product = services.product_create(
         data={"name": "Lamp", "price": Decimal("20.00")}, actor=None, reason="new"
     )
-    return {"id": to_base64("Product", product.pk), "at": "2030-01-01T00:00:00Z"}
+    return {"id": gid("Product", product.pk), "at": "2030-01-01T00:00:00Z"}
 
 
 def test_an_unexpected_error_is_masked_and_logged_in_production(

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import datetime
-import json
 import re
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from strawberry.relay import to_base64
 
 from history.selectors import history_versions
 from products.models import Product
@@ -24,16 +21,12 @@ from products.services import (
 )
 from tests.conftest import bearer
 from tests.factories import UserFactory
+from tests.helpers import gid, post
 
 pytestmark = pytest.mark.django_db
 
 
 # -- helpers ----------------------------------------------------------------------
-
-
-def gid(type_name: str, pk: Any) -> str:
-    """The Relay global id of an object."""
-    return to_base64(type_name, pk)
 
 
 def product_gid(product: Product) -> str:
@@ -64,21 +57,6 @@ def versions(product: Product) -> list[Any]:
 
 def iso(moment: datetime.datetime) -> str:
     return moment.isoformat()
-
-
-def post(
-    query: str,
-    variables: dict[str, Any] | None = None,
-    *,
-    headers: dict[str, str] | None = None,
-) -> Any:
-    """POST a GraphQL document and return the raw HTTP response."""
-    return Client().post(
-        "/graphql/",
-        json.dumps({"query": query, "variables": variables or {}}),
-        content_type="application/json",
-        headers=headers or {},
-    )
 
 
 # -- products: filters and ordering ------------------------------------------------

@@ -12,14 +12,14 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from strawberry.relay import to_base64
 
 from history.selectors import history_versions
 from history.tracking import m2m_history_model
 from products import services
 from products.models import Category, Product, Tag
-from tests.conftest import EDITOR_PERMISSIONS, bearer
+from tests.conftest import bearer
 from tests.factories import ProductFactory, UserFactory
+from tests.helpers import CATALOG_PERMISSIONS, Mentions, gid, ok, refused
 
 pytestmark = pytest.mark.django_db
 
@@ -27,52 +27,8 @@ HistoricalProduct = Product.history.model
 HistoricalCategory = Category.history.model
 HistoricalProductTags = m2m_history_model(Product, Product._meta.get_field("tags"))
 
-CATEGORY_PERMISSIONS = [
-    "add_category",
-    "change_category",
-    "delete_category",
-    "view_historicalcategory",
-]
-CURATOR_PERMISSIONS = EDITOR_PERMISSIONS + CATEGORY_PERMISSIONS
-
 
 # -- helpers ------------------------------------------------------------------------
-
-
-def gid(type_name: str, pk: Any) -> str:
-    """The Relay global id of an object."""
-    return to_base64(type_name, pk)
-
-
-class NonBlank:
-    """Equal to any non-blank string: messages are for people, codes for clients."""
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, str) and bool(other.strip())
-
-    def __repr__(self) -> str:
-        return "<non-blank message>"
-
-
-class Mentions:
-    """Equal to a string that contains every one of `parts`."""
-
-    def __init__(self, *parts: str) -> None:
-        self.parts = parts
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, str) and all(part in other for part in self.parts)
-
-    def __repr__(self) -> str:
-        return f"<text mentioning {self.parts!r}>"
-
-
-def refused(
-    mutation: str, code: str, *, field: str | None = None, kind: str = "VALIDATION"
-) -> dict[str, Any]:
-    """The whole answer of a mutation refused with one message."""
-    message = {"kind": kind, "message": NonBlank(), "field": field, "code": code}
-    return {"data": {mutation: {"__typename": "OperationInfo", "messages": [message]}}}
 
 
 def rows(queryset: Any, order: str) -> list[dict[str, Any]]:
@@ -100,13 +56,6 @@ def category_versions(category_pk: int) -> list[Any]:
 def product_versions(product_pk: int) -> list[Any]:
     """The versions of a product, oldest first (works after deletion)."""
     return list(reversed(history_versions(model=Product, pk=product_pk)))
-
-
-def ok(answer: dict[str, Any]) -> dict[str, Any]:
-    """The data of an answer without errors."""
-    assert "errors" not in answer, answer["errors"]
-    data: dict[str, Any] = answer["data"]
-    return data
 
 
 def change(
@@ -138,7 +87,7 @@ OPERATION_INFO = "... on OperationInfo { messages { kind message field code } }"
 @pytest.fixture
 def curator(db: None) -> Any:
     """A user who may write and read the history of products and categories."""
-    return UserFactory(username="curator", permissions=CURATOR_PERMISSIONS)
+    return UserFactory(username="curator", permissions=CATALOG_PERMISSIONS)
 
 
 def make_category(actor: Any, name: str, description: str = "") -> Category:
@@ -276,7 +225,7 @@ def category_version(
 
 
 def test_category_life_create_update_delete_restore(gql: Any, curator: Any) -> None:
-    second: Any = UserFactory(username="second", permissions=CURATOR_PERMISSIONS)
+    second: Any = UserFactory(username="second", permissions=CATALOG_PERMISSIONS)
 
     created = gql(
         CREATE_CATEGORY,
@@ -803,7 +752,7 @@ def user_without(codename: str) -> Any:
     """A user holding every curator permission but `codename`."""
     return UserFactory(
         username=f"no-{codename}",
-        permissions=[p for p in CURATOR_PERMISSIONS if p != codename],
+        permissions=[p for p in CATALOG_PERMISSIONS if p != codename],
     )
 
 

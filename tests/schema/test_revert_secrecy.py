@@ -12,13 +12,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from strawberry.relay import to_base64
 
 from history.revert import CONCEALED_REFUSAL, history_revert
 from products import services
 from products.models import Category, Product
 from tests.conftest import GraphQL
 from tests.factories import UserFactory
+from tests.helpers import gid
 
 HistoricalProduct = Product.history.model
 HistoricalCategory = Category.history.model
@@ -49,10 +49,6 @@ mutation($input: RevertCategoryInput!) {
   }
 }
 """
-
-
-def gid(type_name: str, pk: Any) -> str:
-    return to_base64(type_name, pk)
 
 
 def refused(
