@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.db import transaction
 
 from tests.factories import UserFactory
 from tests.helpers import CATALOG_PERMISSIONS
+from tests.schema.bad_input import Catalog, build_catalog
 
 
 @pytest.fixture
 def curator(db: None) -> Any:
     """A user who may write and read the history of products and categories."""
     return UserFactory(username="curator", permissions=CATALOG_PERMISSIONS)
+
+
+@pytest.fixture(scope="module")
+def module_catalog(django_db_setup: None, django_db_blocker: Any) -> Iterator[Catalog]:
+    """The catalog, written once for the whole module in a transaction that is
+    rolled back when the module ends. Each test runs in a savepoint of it
+    (pytest-django's `db`), so each starts from this state."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield build_catalog()
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def catalog(db: None, module_catalog: Catalog) -> Catalog:
+    return module_catalog
