@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.db import transaction
 
+from products import services
+from products.models import Product
+from tests.conftest import bearer
 from tests.factories import UserFactory
 from tests.helpers import CATALOG_PERMISSIONS
 from tests.schema.bad_input import Catalog, build_catalog
@@ -32,3 +36,22 @@ def module_catalog(django_db_setup: None, django_db_blocker: Any) -> Iterator[Ca
 @pytest.fixture
 def catalog(db: None, module_catalog: Catalog) -> Catalog:
     return module_catalog
+
+
+@pytest.fixture
+def lamp(editor: Any) -> Product:
+    """A product with two versions: created at 20.00, then 25.00."""
+    product = services.product_create(
+        data={"name": "Lamp", "price": Decimal("20.00"), "quantity": 3},
+        actor=editor,
+        reason="new",
+    )
+    return services.product_update(
+        pk=product.pk, data={"price": Decimal("25.00")}, actor=editor, reason="dearer"
+    )
+
+
+@pytest.fixture
+def as_editor(editor: Any) -> dict[str, str]:
+    """Headers authenticating as the editor (made before any query is counted)."""
+    return bearer(editor)
