@@ -1,13 +1,20 @@
 """Plain helpers shared by the tests: global ids, permission lists, answer
-matchers and the GraphQL-over-HTTP request (the `gql` fixture is built on it)."""
+matchers, the GraphQL-over-HTTP request (the `gql` fixture is built on it),
+snapshots of the product tables and concurrent calls."""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
+from django.db import connections
 from django.test import Client
 from strawberry.relay import from_base64, to_base64
 from strawberry_django.test.client import TestClient
+
+from products.models import Product
 
 EDITOR_PERMISSIONS = [
     "add_product",
@@ -109,3 +116,40 @@ def refused(
         "code": code,
     }
     return {"data": {mutation: {"__typename": "OperationInfo", "messages": [entry]}}}
+
+
+def product_state() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Every product row and every historical row, all columns."""
+    return (
+        [dict(row) for row in Product.objects.order_by("pk").values()],
+        list(Product.history.model.objects.order_by("history_id").values()),
+    )
+
+
+def run_together(*calls: Callable[[], Any]) -> list[Any]:
+    """Run calls in threads started at once; each returns its value or error."""
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def run(index: int, call: Callable[[], Any]) -> None:
+        barrier.wait()
+        try:
+            results[index] = call()
+        except Exception as error:
+            results[index] = error
+        finally:
+            connections.close_all()
+
+    threads = [
+        threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return results
+
+
+def slow_version_writes(**kwargs: Any) -> None:
+    """A `pre_create_historical_record` receiver that delays each version write."""
+    time.sleep(0.2)  # widen the window in which a racing writer could interleave
