@@ -62,6 +62,26 @@ def post(
     )
 
 
+def post_body(
+    body: bytes | str,
+    *,
+    content_type: str | None = "application/json",
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Any:
+    """POST `body` as it is to the endpoint and return the raw response.
+
+    A server error is an answer (a 500) here, not an exception in the test. An
+    empty body keeps its Content-Type too; None sends no Content-Type. `extra`
+    sets WSGI environ keys (`CONTENT_LENGTH`, `HTTP_HOST`, ...).
+    """
+    if content_type is not None:
+        extra["CONTENT_TYPE"] = content_type
+    return Client(raise_request_exception=False).generic(
+        "POST", "/graphql/", body, headers=headers, **extra
+    )
+
+
 def without_cost(response: Any) -> dict[str, Any]:
     """The JSON answer without its `extensions` (the query cost)."""
     answer: dict[str, Any] = response.json()

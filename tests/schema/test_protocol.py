@@ -19,7 +19,7 @@ from django.test import Client
 
 from products import services
 from tests.conftest import bearer
-from tests.helpers import gid
+from tests.helpers import gid, post_body
 
 pytestmark = pytest.mark.django_db
 
@@ -42,12 +42,7 @@ def post(
     """POST `body` (JSON-encoded unless it is already text) to the endpoint."""
     data = body if isinstance(body, str | bytes) else json.dumps(body)
     all_headers = {**({"Accept": accept} if accept else {}), **(headers or {})}
-    # A server error is an answer (a 500) here, not an exception in the test.
-    client = Client(raise_request_exception=False)
-    response: Response = client.post(
-        "/graphql/", data, content_type=content_type, headers=all_headers
-    )
-    return response
+    return post_body(data, content_type=content_type, headers=all_headers)
 
 
 def get(params: dict[str, str], *, accept: str | None = None) -> Response:
