@@ -19,6 +19,7 @@ from products.models import Category, Product
 from tests.conftest import GraphQL
 from tests.factories import UserFactory
 from tests.helpers import gid
+from tests.helpers import refused as refused_mutation
 
 HistoricalProduct = Product.history.model
 HistoricalCategory = Category.history.model
@@ -58,16 +59,10 @@ def refused(
     *,
     kind: str = "VALIDATION",
 ) -> dict[str, Any]:
-    return {
-        "data": {
-            "revertProduct": {
-                "__typename": "OperationInfo",
-                "messages": [
-                    {"kind": kind, "message": message, "field": field, "code": code}
-                ],
-            }
-        }
-    }
+    """The whole answer of `revertProduct` refused with one exact message."""
+    return refused_mutation(
+        "revertProduct", code, field=field, kind=kind, message=message
+    )
 
 
 CONCEALED = refused("NOT_FOUND", "record")
