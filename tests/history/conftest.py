@@ -1,4 +1,4 @@
-"""Fixtures shared by this directory's tests."""
+"""Fixtures shared by the history tests: a superuser and an admin session."""
 
 from __future__ import annotations
 
@@ -11,11 +11,14 @@ from django.test import Client
 
 @pytest.fixture
 def root(db: None) -> Any:
+    """A superuser."""
     return User.objects.create_superuser("root", password="root-password")
 
 
 @pytest.fixture
 def admin_client(root: Any) -> Client:
+    """A client logged in as `root` (in place of pytest-django's `admin_client`,
+    so tests can name the user who made a change)."""
     client = Client()
     client.force_login(root)
     return client
