@@ -7,17 +7,12 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from strawberry_django.test.client import TestClient
 
 from accounts.tokens import api_token_create
 from tests.factories import UserFactory
+from tests.helpers import EDITOR_PERMISSIONS, post
 
-EDITOR_PERMISSIONS = [
-    "add_product",
-    "change_product",
-    "delete_product",
-    "view_historicalproduct",
-]
+__all__ = ["EDITOR_PERMISSIONS", "GraphQL", "bearer"]
 
 GraphQL = Callable[..., dict[str, Any]]
 
@@ -56,7 +51,7 @@ def gql(db: None) -> GraphQL:
     left out unless `extensions` is true.
     """
 
-    def post(
+    def ask(
         query: str,
         variables: dict[str, Any] | None = None,
         *,
@@ -67,9 +62,7 @@ def gql(db: None) -> GraphQL:
         extensions: bool = False,
     ) -> dict[str, Any]:
         all_headers = {**(bearer(user) if user is not None else {}), **(headers or {})}
-        response = TestClient("/graphql/", client=client or Client()).request(
-            {"query": query, "variables": variables or {}}, headers=dict(all_headers)
-        )
+        response = post(query, variables or {}, headers=all_headers, client=client)
         assert response.status_code == status, response.content
         answer: dict[str, Any] = response.json()
         if not extensions:
@@ -77,7 +70,7 @@ def gql(db: None) -> GraphQL:
             answer.pop("extensions", None)
         return answer
 
-    return post
+    return ask
 
 
 @pytest.fixture(autouse=True)

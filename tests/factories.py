@@ -8,7 +8,8 @@ from typing import Any
 import factory
 from django.contrib.auth.models import Permission, User
 
-from products.models import Product
+from products.models import Category, Product, Tag
+from tests.tracked.models import Note
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -38,3 +39,26 @@ class ProductFactory(factory.django.DjangoModelFactory):
     description = "A product."
     price = Decimal("10.00")
     quantity = 5
+
+
+class CategoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Category
+
+    name = factory.Sequence(lambda n: f"Category {n}")
+
+
+class TagFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Tag
+
+    name = factory.Sequence(lambda n: f"tag{n}")
+
+
+class NoteFactory(factory.django.DjangoModelFactory):
+    """The tests' own tracked model (`tests.tracked.models.Note`)."""
+
+    class Meta:
+        model = Note
+
+    title = factory.Sequence(lambda n: f"Note {n}")

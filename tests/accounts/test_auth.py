@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import json
 from decimal import Decimal
 from io import StringIO
 from typing import Any, cast
@@ -15,7 +14,6 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
-from strawberry.relay import to_base64
 
 from accounts.models import ApiToken
 from accounts.tokens import api_token_create, api_token_revoke
@@ -23,6 +21,7 @@ from products import services
 from products.models import Product
 from tests.conftest import bearer
 from tests.factories import UserFactory
+from tests.helpers import gid, post, without_cost
 
 HistoricalProduct = Product.history.model
 
@@ -52,29 +51,6 @@ DESK_CREATED = {
 }
 
 
-def without_cost(response: Any) -> dict[str, Any]:
-    """The JSON answer without its `extensions` (the query cost)."""
-    answer: dict[str, Any] = response.json()
-    answer.pop("extensions", None)
-    return answer
-
-
-def post(
-    client: Client,
-    query: str,
-    variables: dict[str, Any] | None = None,
-    headers: dict[str, str] | None = None,
-) -> Any:
-    """POST a GraphQL document and return the raw response, whatever its status."""
-    response = client.post(
-        "/graphql/",
-        json.dumps({"query": query, "variables": variables or {}}),
-        content_type="application/json",
-        headers=headers or {},
-    )
-    return response
-
-
 def csrf_token_from_graphiql(client: Client) -> str:
     """Load GraphiQL as a browser does and return the CSRF cookie it sets."""
     response = client.get("/graphql/", headers={"Accept": "text/html"})
@@ -85,7 +61,7 @@ def csrf_token_from_graphiql(client: Client) -> str:
 
 
 def user_id(user: Any) -> str:
-    return to_base64("User", user.pk)
+    return gid("User", user.pk)
 
 
 # Session: login and logout
@@ -166,7 +142,7 @@ def test_session_mutation_without_csrf_token_is_refused(editor: Any) -> None:
     client.force_login(editor)
     csrf_token_from_graphiql(client)
 
-    response = post(client, CREATE, DESK)
+    response = post(CREATE, DESK, client=client)
 
     assert response.status_code == 403
     assert without_cost(response) == {
@@ -183,7 +159,7 @@ def test_session_mutation_with_a_wrong_csrf_token_is_refused(editor: Any) -> Non
     client.force_login(editor)
     csrf_token_from_graphiql(client)
 
-    response = post(client, CREATE, DESK, headers={"X-CSRFToken": "x" * 32})
+    response = post(CREATE, DESK, headers={"X-CSRFToken": "x" * 32}, client=client)
 
     assert response.status_code == 403
     assert not Product.objects.exists()
@@ -194,7 +170,7 @@ def test_session_mutation_with_csrf_token_succeeds(editor: Any) -> None:
     client.force_login(editor)
     token = csrf_token_from_graphiql(client)
 
-    response = post(client, CREATE, DESK, headers={"X-CSRFToken": token})
+    response = post(CREATE, DESK, headers={"X-CSRFToken": token}, client=client)
 
     assert response.status_code == 200
     assert without_cost(response) == DESK_CREATED
@@ -208,10 +184,10 @@ def test_login_without_csrf_token_is_refused(editor: Any) -> None:
 
     # Browsers send Origin with every POST.
     response = post(
-        client,
         LOGIN,
         {"username": "editor", "password": PASSWORD},
         headers={"Origin": "http://testserver"},
+        client=client,
     )
 
     assert response.status_code == 403, response.content
@@ -223,10 +199,10 @@ def test_cross_site_login_without_cookies_is_refused(editor: Any) -> None:
     client = Client(enforce_csrf_checks=True)
 
     response = post(
-        client,
         LOGIN,
         {"username": "editor", "password": PASSWORD},
         headers={"Origin": "https://evil.example"},
+        client=client,
     )
 
     assert response.status_code == 403, response.content
@@ -238,17 +214,19 @@ def test_login_with_csrf_token_rotates_it(editor: Any) -> None:
     before_login = csrf_token_from_graphiql(client)
     credentials = {"username": "editor", "password": PASSWORD}
 
-    response = post(client, LOGIN, credentials, headers={"X-CSRFToken": before_login})
+    response = post(
+        LOGIN, credentials, headers={"X-CSRFToken": before_login}, client=client
+    )
     assert response.status_code == 200
     assert response.json()["data"]["login"]["username"] == "editor"
     after_login = response.cookies[settings.CSRF_COOKIE_NAME].value
     assert after_login != before_login
 
     # The token from before the login no longer passes; the new one does.
-    stale = post(client, CREATE, DESK, headers={"X-CSRFToken": before_login})
+    stale = post(CREATE, DESK, headers={"X-CSRFToken": before_login}, client=client)
     assert stale.status_code == 403
     assert not Product.objects.exists()
-    fresh = post(client, CREATE, DESK, headers={"X-CSRFToken": after_login})
+    fresh = post(CREATE, DESK, headers={"X-CSRFToken": after_login}, client=client)
     assert fresh.status_code == 200
     assert without_cost(fresh) == DESK_CREATED
 
@@ -274,7 +252,7 @@ def test_session_mutation_over_get_is_refused(editor: Any) -> None:
 def test_bearer_token_needs_no_csrf_token(editor: Any) -> None:
     client = Client(enforce_csrf_checks=True)
 
-    response = post(client, CREATE, DESK, headers=bearer(editor))
+    response = post(CREATE, DESK, headers=bearer(editor), client=client)
 
     assert response.status_code == 200
     assert without_cost(response) == DESK_CREATED
@@ -335,7 +313,7 @@ def test_bad_token_is_refused_even_for_a_public_query(
 ) -> None:
     headers = {"Authorization": f"Bearer {make_token(editor)}"}
 
-    response = post(Client(), "{ products { totalCount } }", headers=headers)
+    response = post("{ products { totalCount } }", headers=headers, client=Client())
 
     assert_unauthenticated(response)
 
@@ -352,7 +330,7 @@ def test_bad_token_writes_nothing(gql: Any, editor: Any, make_token: Any) -> Non
 
 
 def test_empty_bearer_token_is_refused(editor: Any) -> None:
-    response = post(Client(), ME, headers={"Authorization": "Bearer "})
+    response = post(ME, headers={"Authorization": "Bearer "}, client=Client())
 
     assert_unauthenticated(response)
 
@@ -366,7 +344,7 @@ def test_token_stops_working_once_revoked(gql: Any, editor: Any) -> None:
 
     api_token_revoke(token=token)
 
-    assert_unauthenticated(post(Client(), ME, headers=headers))
+    assert_unauthenticated(post(ME, headers=headers, client=Client()))
 
 
 def test_token_expiring_later_works(gql: Any, editor: Any) -> None:
@@ -425,7 +403,7 @@ def test_versions_record_the_token_user_and_none_outside_a_request(
           updateProduct(input: $input) { __typename ... on Product { price } }
         }
         """,
-        {"input": {"id": to_base64("Product", product.pk), "price": "99.00"}},
+        {"input": {"id": gid("Product", product.pk), "price": "99.00"}},
         user=staff,
     )
     assert updated == {
@@ -444,7 +422,7 @@ def test_versions_record_the_token_user_and_none_outside_a_request(
           } } } }
         }
         """,
-        {"id": to_base64("Product", product.pk)},
+        {"id": gid("Product", product.pk)},
         user=editor,
     )
 
@@ -506,15 +484,15 @@ def test_scripts_keeping_cookies_read_without_csrf_token(db: None) -> None:
     client = Client(enforce_csrf_checks=True)
     query = "{ products { totalCount } }"
 
-    first = post(client, query)
+    first = post(query, client=client)
     csrf_token_from_graphiql(client)
-    second = post(client, query)
+    second = post(query, client=client)
 
     assert (first.status_code, second.status_code) == (200, 200)
     assert without_cost(second) == {"data": {"products": {"totalCount": 0}}}
 
 
 def test_post_answers_do_not_set_the_csrf_cookie(db: None) -> None:
-    response = post(Client(), "{ products { totalCount } }")
+    response = post("{ products { totalCount } }", client=Client())
 
     assert settings.CSRF_COOKIE_NAME not in response.cookies

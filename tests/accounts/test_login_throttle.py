@@ -14,10 +14,10 @@ from axes.models import AccessAttempt
 from django.conf import settings
 from django.test import Client, RequestFactory
 from django.utils import timezone
-from strawberry.relay import to_base64
 
 from accounts.auth import client_ip_address
 from tests.factories import UserFactory
+from tests.helpers import gid
 
 PASSWORD = "secret-password"  # tests.factories.UserFactory's
 LIMIT = 3
@@ -61,7 +61,7 @@ def logged_in(user: Any) -> dict[str, Any]:
         "data": {
             "login": {
                 "__typename": "User",
-                "id": to_base64("User", user.pk),
+                "id": gid("User", user.pk),
                 "username": user.username,
             }
         }

@@ -115,7 +115,7 @@ def test_a_scope_gathers_the_service_calls_inside_it() -> None:
 
     versions = changeset_versions(changeset_id=changeset_id)
     assert [v.title for v in versions[Note]] == ["b", "a"]
-    assert [v.pk for v in versions[Category]] == [category.pk]
+    assert [v.id for v in versions[Category]] == [category.pk]
     assert not versions[Product].exists()
     assert Changeset.objects.get(pk=changeset_id).history_change_reason == "batch"
 

@@ -4,20 +4,19 @@ locks; SQLite runs one writing transaction at a time by design)."""
 from __future__ import annotations
 
 import itertools
-import threading
-import time
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection, connections
+from django.db import connection
 from simple_history.signals import pre_create_historical_record
 
 from history.revert import history_revert
 from products.models import Product
 from products.services import product_create, product_delete, product_update
+from tests.helpers import run_together, slow_version_writes
 
 HistoricalProduct = Product.history.model
 
@@ -28,34 +27,6 @@ pytestmark = [
         reason="needs concurrent connections to a server database",
     ),
 ]
-
-
-def run_together(*calls: Callable[[], Any]) -> list[Any]:
-    """Run calls in threads started at once; each returns its value or error."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(index: int, call: Callable[[], Any]) -> None:
-        barrier.wait()
-        try:
-            results[index] = call()
-        except Exception as error:
-            results[index] = error
-        finally:
-            connections.close_all()
-
-    threads = [
-        threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results
-
-
-def slow_version_writes(**kwargs: Any) -> None:
-    time.sleep(0.2)  # widen the window in which a racing writer could interleave
 
 
 def test_concurrent_restores_of_a_deleted_product_restore_it_once() -> None:

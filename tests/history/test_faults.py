@@ -19,11 +19,11 @@ import psycopg
 import pytest
 from django.db import connection
 from simple_history.signals import pre_create_historical_record
-from strawberry.relay import to_base64
 
 from products.models import Product
 from products.services import product_create, product_update
 from tests.conftest import GraphQL
+from tests.helpers import gid
 
 HistoricalProduct = Product.history.model
 
@@ -57,7 +57,7 @@ def lamp(db: None) -> Product:
 
 def mutation(kind: str, product: Product) -> tuple[str, dict[str, Any], dict[str, Any]]:
     """A mutation of `product`, its variables, and its answer when it succeeds."""
-    product_id = to_base64("Product", product.pk)
+    product_id = gid("Product", product.pk)
     if kind == "update":
         return (
             UPDATE,
@@ -70,7 +70,7 @@ def mutation(kind: str, product: Product) -> tuple[str, dict[str, Any], dict[str
         {
             "input": {
                 "id": product_id,
-                "record": to_base64("HistoricalProduct", first.history_id),
+                "record": gid("HistoricalProduct", first.history_id),
                 "reason": "cheaper again",
             }
         },

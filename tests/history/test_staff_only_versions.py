@@ -12,13 +12,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from strawberry.relay import to_base64
 
 from history.selectors import visible_versions
 from products import services
 from products.models import Product
 from tests.conftest import GraphQL
 from tests.factories import UserFactory
+from tests.helpers import gid
 
 pytestmark = pytest.mark.django_db
 
@@ -110,10 +110,6 @@ def lamp(staff: Any, editor: Any) -> Product:
         pk=lamp.pk, data={"price": Decimal("15.00")}, actor=editor, reason="Sale"
     )
     return lamp
-
-
-def gid(type_name: str, pk: Any) -> str:
-    return to_base64(type_name, pk)
 
 
 def secret_version() -> Any:

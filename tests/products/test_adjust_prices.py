@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 
 from products import services
 from products.models import Product
-from tests.products.test_bulk import ADJUST, catalog, database_state, ids
+from tests.products.bulk_checks import ADJUST, catalog, database_state, ids
 
 pytestmark = pytest.mark.django_db
 

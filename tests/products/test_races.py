@@ -26,7 +26,7 @@ from products.services import (
     product_import,
     product_update,
 )
-from tests.history.test_concurrency import run_together, slow_version_writes
+from tests.helpers import run_together, slow_version_writes
 
 HistoricalProduct = Product.history.model
 ROUNDS = 12

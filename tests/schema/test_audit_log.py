@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from strawberry import relay
 
 from products.models import Category, Product
 from tests.conftest import GraphQL
 from tests.factories import ProductFactory, UserFactory
+from tests.helpers import gid
 
 PAGE = """
 query ($after: String, $filters: AuditLogFilter) {
@@ -31,10 +31,6 @@ AUDITOR_PERMISSIONS = [
     "delete_product",
     "change_category",
 ]
-
-
-def gid(type_name: str, pk: Any) -> str:
-    return str(relay.GlobalID(type_name, str(pk)))
 
 
 @pytest.fixture

@@ -16,20 +16,12 @@ from django.test.client import FakePayload
 
 from config.asgi import BodyLimit
 from schema.context import MAX_JSON_DEPTH
+from tests.helpers import post_body
 
 pytestmark = pytest.mark.django_db
 
 MIB = 2**20
 QUERY = b'{"query": "{ __typename }"}'
-
-
-def post(body: bytes, content_type: str | None = "application/json", **extra: Any):
-    """POST `body` as it is (an empty one keeps its Content-Type too)."""
-    if content_type is not None:
-        extra["CONTENT_TYPE"] = content_type
-    return Client(raise_request_exception=False).generic(
-        "POST", "/graphql/", body, **extra
-    )
 
 
 def nested(depth: int, inner: bytes = b"1") -> bytes:
@@ -176,11 +168,11 @@ NOT_JSON = "Unable to parse request body as JSON"
 def test_an_unreadable_body_is_a_json_error_with_a_code(
     body: bytes, content_type: str | None, status: int, code: str, message: str
 ) -> None:
-    assert_refused(post(body, content_type), status, code, message)
+    assert_refused(post_body(body, content_type=content_type), status, code, message)
 
 
 def test_a_body_at_the_limit_is_read() -> None:
-    response = post(padded(MIB))
+    response = post_body(padded(MIB))
 
     assert response.status_code == 200
     assert response.json()["data"] == {"__typename": "Query"}
@@ -188,7 +180,9 @@ def test_a_body_at_the_limit_is_read() -> None:
 
 def test_json_nested_up_to_the_limit_is_read() -> None:
     variables = b'{"a": ' + nested(MAX_JSON_DEPTH - 2) + b"}"
-    response = post(b'{"query": "{ __typename }", "variables": ' + variables + b"}")
+    response = post_body(
+        b'{"query": "{ __typename }", "variables": ' + variables + b"}"
+    )
 
     assert response.status_code == 200
     assert response.json()["data"] == {"__typename": "Query"}
@@ -197,9 +191,9 @@ def test_json_nested_up_to_the_limit_is_read() -> None:
 def test_the_body_limit_is_a_setting(settings: Any) -> None:
     settings.GRAPHQL_MAX_BODY_BYTES = 100
 
-    assert post(padded(100)).status_code == 200
+    assert post_body(padded(100)).status_code == 200
     assert_refused(
-        post(padded(101)),
+        post_body(padded(101)),
         413,
         "BODY_TOO_LARGE",
         "The request body is larger than the limit of 100 bytes "
@@ -226,7 +220,7 @@ def test_a_lower_django_limit_is_the_limit_named(settings: Any) -> None:
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
 
     assert_refused(
-        post(padded(101)),
+        post_body(padded(101)),
         413,
         "BODY_TOO_LARGE",
         "The request body is larger than the limit of 100 bytes "
@@ -236,7 +230,7 @@ def test_a_lower_django_limit_is_the_limit_named(settings: Any) -> None:
 
 def test_a_content_length_that_is_not_a_number_is_refused() -> None:
     assert_refused(
-        post(QUERY, CONTENT_LENGTH="abc"),
+        post_body(QUERY, CONTENT_LENGTH="abc"),
         400,
         "BAD_REQUEST",
         "The Content-Length header is not a number.",
@@ -288,11 +282,11 @@ def test_deeply_nested_json_in_a_query_string_is_refused(name: str) -> None:
 
 def test_unreadable_bodies_log_no_error(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO):
-        post(b"[" * 50_000)
-        post(padded(20 * MIB))
-        post(b'{"query": "\xff"}')
-        post(QUERY, "application/json; charset=foo-bar")
-        post(b'{"variables": ' + nested(50_000) + b"}")
+        post_body(b"[" * 50_000)
+        post_body(padded(20 * MIB))
+        post_body(b'{"query": "\xff"}')
+        post_body(QUERY, content_type="application/json; charset=foo-bar")
+        post_body(b'{"variables": ' + nested(50_000) + b"}")
 
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
     # Each is answered as a client error (Django's one-line 4xx warning).
@@ -352,7 +346,7 @@ def test_an_unknown_host_is_a_json_error_and_no_logged_error(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     with caplog.at_level(logging.INFO):
-        response = post(QUERY, HTTP_HOST="evil.example")
+        response = post_body(QUERY, HTTP_HOST="evil.example")
 
     assert_refused(response, 400, "BAD_REQUEST", "Bad request.")
     # Django reports it on a logger of its own, which the settings route nowhere

@@ -11,7 +11,6 @@ from typing import Any, cast
 
 import pytest
 from django.db import connection
-from strawberry.relay import to_base64
 
 from config.settings import database_config
 from history import selectors
@@ -20,6 +19,7 @@ from products.models import Product
 from schema import budget as request_budget
 from tests.conftest import GraphQL
 from tests.factories import ProductFactory
+from tests.helpers import gid
 
 HistoricalProduct = Product.history.model
 
@@ -135,7 +135,7 @@ def test_a_slow_query_is_a_timeout_error(
 
     monkeypatch.setattr(selectors, "objects_by_pk", slow_objects_by_pk)
 
-    answer = gql(PRODUCT, {"id": to_base64("Product", product.pk)})
+    answer = gql(PRODUCT, {"id": gid("Product", product.pk)})
 
     assert answer == timed_out(PRODUCT, "product", {"product": None})
     # Not a bug: no error logged, one warning with the database's reason.
@@ -188,7 +188,7 @@ def test_a_request_over_its_total_budget_runs_no_more_statements(
     monkeypatch.setattr(request_budget, "perf_counter", lambda: next(ticks) * 0.02)
     query = "query(" + ", ".join(f"$p{n}: ID!" for n in range(3)) + ") { "
     query += " ".join(f"p{n}: product(id: $p{n}) {{ name }}" for n in range(3)) + " }"
-    variables = {f"p{n}": to_base64("Product", p.pk) for n, p in enumerate(products)}
+    variables = {f"p{n}": gid("Product", p.pk) for n, p in enumerate(products)}
 
     answer = gql(query, variables)
 

@@ -7,11 +7,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from strawberry import relay
 
-from products.models import Category, Product
+from products.models import Product
 from tests.conftest import GraphQL
-from tests.factories import ProductFactory, UserFactory
+from tests.factories import CategoryFactory, ProductFactory, UserFactory
+from tests.helpers import CATALOG_PERMISSIONS, gid
 
 ADJUST = """
 mutation ($ids: [ID!]!) {
@@ -40,24 +40,11 @@ mutation ($id: ID!, $dryRun: Boolean) {
 """
 
 
-def gid(type_name: str, pk: Any) -> str:
-    return str(relay.GlobalID(type_name, str(pk)))
-
-
 @pytest.fixture
 def catalog_editor(db: None) -> Any:
     return UserFactory(
         username="catalog-editor",
-        permissions=[
-            "add_product",
-            "change_product",
-            "delete_product",
-            "view_historicalproduct",
-            "add_category",
-            "change_category",
-            "delete_category",
-            "view_historicalcategory",
-        ],
+        permissions=CATALOG_PERMISSIONS,
     )
 
 
@@ -169,7 +156,7 @@ def test_revert_changeset_is_stale_when_one_product_changed_since(
 def test_revert_changeset_of_a_category_deletion(
     gql: GraphQL, catalog_editor: Any
 ) -> None:
-    category = Category.objects.create(name="Lamps")
+    category: Any = CategoryFactory.create(name="Lamps")
     lamps: list[Product] = [ProductFactory.create(category=category) for _ in range(3)]
     answer = gql(
         """mutation ($id: ID!) { deleteCategory(input: {id: $id, reason: "merge"}) {

@@ -11,12 +11,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from strawberry import relay
 
 from products.models import Category, Product
 from products.services import product_import
 from tests.conftest import EDITOR_PERMISSIONS, GraphQL
 from tests.factories import ProductFactory, UserFactory
+from tests.helpers import gid
 from tests.tracked.models import Note
 
 HistoricalProduct: Any = Product.history.model
@@ -61,10 +61,6 @@ query ($id: ID!) {
   }
 }
 """
-
-
-def gid(type_name: str, pk: Any) -> str:
-    return str(relay.GlobalID(type_name, str(pk)))
 
 
 @pytest.fixture

@@ -21,14 +21,13 @@ from typing import Any
 from unittest.mock import ANY
 
 import pytest
-from strawberry.relay import to_base64
 
 from history.selectors import history_versions
 from products import services
 from products.models import Category, Product
 from tests.conftest import GraphQL
 from tests.factories import UserFactory
-from tests.schema.test_mutation_errors import NonBlank
+from tests.helpers import NonBlank, gid
 
 pytestmark = pytest.mark.django_db
 
@@ -46,10 +45,6 @@ WRITE_PERMISSIONS = [
     for action in ("add", "change", "delete")
     for model in ("product", "category")
 ]
-
-
-def gid(type_name: str, pk: Any) -> str:
-    return to_base64(type_name, pk)
 
 
 @dataclass(frozen=True)

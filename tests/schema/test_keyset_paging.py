@@ -24,6 +24,7 @@ from products.services import (
 )
 from schema.connections import cursor_of
 from tests.conftest import bearer
+from tests.helpers import gid
 
 pytestmark = pytest.mark.django_db
 
@@ -109,7 +110,7 @@ def ids(result: dict[str, Any]) -> list[int]:
 def write_between_pages(gql: Any, user: Any, step: int, products: list[Product]):
     """An update, a create and a delete, each writing a version newer than any
     the walk started with."""
-    target = to_base64("Product", products[0].pk)
+    target = gid("Product", products[0].pk)
     answers = [
         gql(UPDATE, {"input": {"id": target, "quantity": 100 + step}}, user=user),
         gql(

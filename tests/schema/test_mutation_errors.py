@@ -10,12 +10,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from strawberry.relay import to_base64
 
 from products import services
 from products.models import Product
 from tests.conftest import EDITOR_PERMISSIONS
 from tests.factories import UserFactory
+from tests.helpers import gid, product_state, refused
 
 HistoricalProduct = Product.history.model
 
@@ -72,36 +72,6 @@ DOCUMENTS = {
     "deleteProduct": DELETE,
     "revertProduct": REVERT,
 }
-
-
-class NonBlank:
-    """Equal to any non-blank string: messages are for people, codes for clients."""
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, str) and bool(other.strip())
-
-    def __repr__(self) -> str:
-        return "<non-blank message>"
-
-
-def refused(
-    mutation: str, code: str, *, field: str | None = None, kind: str = "VALIDATION"
-) -> dict[str, Any]:
-    """The whole answer of a mutation refused with one message."""
-    message = {"kind": kind, "message": NonBlank(), "field": field, "code": code}
-    return {"data": {mutation: {"__typename": "OperationInfo", "messages": [message]}}}
-
-
-def database_state() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Every product row and every historical row, all columns."""
-    return (
-        [dict(row) for row in Product.objects.order_by("pk").values()],
-        list(HistoricalProduct.objects.order_by("history_id").values()),
-    )
-
-
-def gid(type_name: str, pk: Any) -> str:
-    return to_base64(type_name, pk)
 
 
 def versions(product: Product) -> list[Any]:
@@ -175,7 +145,7 @@ def mutation_input(mutation: str, product: Product, product_id: str) -> dict[str
 def test_unknown_product_id_is_not_found(
     gql: Any, editor: Any, laptop: Product, mutation: str, make_id: Any
 ) -> None:
-    before = database_state()
+    before = product_state()
 
     answer = gql(
         DOCUMENTS[mutation],
@@ -184,7 +154,7 @@ def test_unknown_product_id_is_not_found(
     )
 
     assert answer == refused(mutation, "NOT_FOUND", field="id")
-    assert database_state() == before
+    assert product_state() == before
 
 
 @pytest.mark.parametrize("mutation", ["updateProduct", "deleteProduct"])
@@ -193,7 +163,7 @@ def test_deleted_product_is_not_found(
 ) -> None:
     product_id = gid("Product", laptop.pk)
     services.product_delete(pk=laptop.pk, actor=None, reason="gone")
-    before = database_state()
+    before = product_state()
 
     answer = gql(
         DOCUMENTS[mutation],
@@ -202,7 +172,7 @@ def test_deleted_product_is_not_found(
     )
 
     assert answer == refused(mutation, "NOT_FOUND", field="id")
-    assert database_state() == before
+    assert product_state() == before
 
 
 @pytest.mark.parametrize(
@@ -219,7 +189,7 @@ def test_deleted_product_is_not_found(
 def test_revert_record_naming_nothing_is_not_found(
     gql: Any, editor: Any, laptop: Product, make_record: Any
 ) -> None:
-    before = database_state()
+    before = product_state()
 
     answer = gql(
         REVERT,
@@ -234,7 +204,7 @@ def test_revert_record_naming_nothing_is_not_found(
     )
 
     assert answer == refused("revertProduct", "NOT_FOUND", field="record")
-    assert database_state() == before
+    assert product_state() == before
 
 
 # RECORD_MISMATCH
@@ -243,7 +213,7 @@ def test_revert_record_naming_nothing_is_not_found(
 def test_revert_to_a_version_of_another_product_is_a_mismatch(
     gql: Any, editor: Any, laptop: Product, phone: Product
 ) -> None:
-    before = database_state()
+    before = product_state()
 
     answer = gql(
         REVERT,
@@ -258,7 +228,7 @@ def test_revert_to_a_version_of_another_product_is_a_mismatch(
     )
 
     assert answer == refused("revertProduct", "RECORD_MISMATCH", field="record")
-    assert database_state() == before
+    assert product_state() == before
 
 
 # STALE
@@ -277,7 +247,7 @@ def test_revert_to_a_version_of_another_product_is_a_mismatch(
 def test_revert_with_an_outdated_expected_latest_is_stale(
     gql: Any, editor: Any, laptop: Product, phone: Product, make_expected: Any
 ) -> None:
-    before = database_state()
+    before = product_state()
 
     answer = gql(
         REVERT,
@@ -295,7 +265,7 @@ def test_revert_with_an_outdated_expected_latest_is_stale(
     )
 
     assert answer == refused("revertProduct", "STALE", field="expectedLatest")
-    assert database_state() == before
+    assert product_state() == before
 
 
 def test_revert_with_the_newest_version_as_expected_latest_is_not_stale(
@@ -327,7 +297,7 @@ def test_revert_with_the_newest_version_as_expected_latest_is_not_stale(
 def test_revert_with_a_blank_reason_is_refused(
     gql: Any, editor: Any, laptop: Product, reason: str
 ) -> None:
-    before = database_state()
+    before = product_state()
 
     answer = gql(
         REVERT,
@@ -342,7 +312,7 @@ def test_revert_with_a_blank_reason_is_refused(
     )
 
     assert answer == refused("revertProduct", "REASON_REQUIRED", field="reason")
-    assert database_state() == before
+    assert product_state() == before
 
 
 # UNKNOWN_FIELD
@@ -356,7 +326,7 @@ def test_revert_with_a_blank_reason_is_refused(
 def test_revert_of_an_untracked_field_is_refused(
     gql: Any, editor: Any, laptop: Product, fields: list[str]
 ) -> None:
-    before = database_state()
+    before = product_state()
 
     answer = gql(
         REVERT,
@@ -372,7 +342,7 @@ def test_revert_of_an_untracked_field_is_refused(
     )
 
     assert answer == refused("revertProduct", "UNKNOWN_FIELD", field="fields")
-    assert database_state() == before
+    assert product_state() == before
 
 
 # NOTHING_TO_REVERT
@@ -393,7 +363,7 @@ def test_revert_that_changes_nothing_is_refused(
     version_index: int,
     fields: list[str] | None,
 ) -> None:
-    before = database_state()
+    before = product_state()
     record = versions(laptop)[version_index]
 
     answer = gql(
@@ -410,7 +380,7 @@ def test_revert_that_changes_nothing_is_refused(
     )
 
     assert answer == refused("revertProduct", "NOTHING_TO_REVERT")
-    assert database_state() == before
+    assert product_state() == before
 
 
 # PERMISSION_DENIED
@@ -441,12 +411,12 @@ def test_mutation_without_its_permission_is_refused(
         mutation_input_ = {"name": "Desk", "price": "10.00"}
     else:
         mutation_input_ = mutation_input(mutation, laptop, gid("Product", laptop.pk))
-    before = database_state()
+    before = product_state()
 
     answer = gql(DOCUMENTS[mutation], {"input": mutation_input_}, user=user)
 
     assert answer == refused(mutation, "PERMISSION_DENIED", kind="PERMISSION")
-    assert database_state() == before
+    assert product_state() == before
 
 
 # INVALID
@@ -465,7 +435,7 @@ INVALID_VALUES = [
 def test_create_with_an_invalid_value_is_refused(
     gql: Any, editor: Any, laptop: Product, field: str, value: Any
 ) -> None:
-    before = database_state()
+    before = product_state()
 
     answer = gql(
         CREATE,
@@ -474,14 +444,14 @@ def test_create_with_an_invalid_value_is_refused(
     )
 
     assert answer == refused("createProduct", "INVALID", field=field)
-    assert database_state() == before
+    assert product_state() == before
 
 
 @pytest.mark.parametrize(("field", "value"), INVALID_VALUES)
 def test_update_with_an_invalid_value_is_refused(
     gql: Any, editor: Any, laptop: Product, field: str, value: Any
 ) -> None:
-    before = database_state()
+    before = product_state()
 
     answer = gql(
         UPDATE,
@@ -490,7 +460,7 @@ def test_update_with_an_invalid_value_is_refused(
     )
 
     assert answer == refused("updateProduct", "INVALID", field=field)
-    assert database_state() == before
+    assert product_state() == before
 
 
 def test_update_with_valid_boundary_values_is_accepted(
@@ -532,7 +502,7 @@ def test_dry_run_reports_the_changes_and_writes_nothing(
     services.product_update(
         pk=laptop.pk, data={"name": "Laptop Pro"}, actor=None, reason="rename"
     )
-    before = database_state()
+    before = product_state()
 
     answer = gql(
         """
@@ -581,7 +551,7 @@ def test_dry_run_reports_the_changes_and_writes_nothing(
             }
         }
     }
-    assert database_state() == before
+    assert product_state() == before
 
 
 def test_partial_revert_changes_only_the_fields_asked(
@@ -594,7 +564,7 @@ def test_partial_revert_changes_only_the_fields_asked(
         reason="rename",
     )
     first = versions(laptop)[0]
-    products_before, versions_before = database_state()
+    products_before, versions_before = product_state()
 
     answer = gql(
         REVERT,
@@ -640,7 +610,7 @@ def test_partial_revert_changes_only_the_fields_asked(
             }
         }
     }
-    products_after, versions_after = database_state()
+    products_after, versions_after = product_state()
     assert versions_after[: len(versions_before)] == versions_before
     assert len(versions_after) == len(versions_before) + 1
     [row_before] = products_before

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from strawberry.relay import to_base64
 
 from products import services
 from tests.factories import UserFactory
+from tests.helpers import gid
 
 NODE = "query($id: ID!) { node(id: $id) { __typename id } }"
 TYPES = ["Product", "Category", "HistoricalProduct", "HistoricalCategory", "User"]
@@ -47,8 +47,8 @@ def queries_for(gql: Any, node_id: str, user: Any) -> tuple[dict[str, Any], int]
 def test_a_key_that_is_not_an_integer_names_nothing(
     gql: Any, root: Any, type_name: str, key: str
 ) -> None:
-    answer, queries = queries_for(gql, to_base64(type_name, key), root)
-    _, missing_queries = queries_for(gql, to_base64(type_name, "999999"), root)
+    answer, queries = queries_for(gql, gid(type_name, key), root)
+    _, missing_queries = queries_for(gql, gid(type_name, "999999"), root)
 
     assert answer == {"data": {"node": None}}
     # The lookup of an id that merely names no row costs one query more.
@@ -60,7 +60,7 @@ def test_the_largest_keys_name_nothing_without_an_error(
     gql: Any, root: Any, type_name: str
 ) -> None:
     for key in [2**63 - 1, -(2**63)]:
-        assert gql(NODE, {"id": to_base64(type_name, key)}, user=root) == {
+        assert gql(NODE, {"id": gid(type_name, key)}, user=root) == {
             "data": {"node": None}
         }
 
@@ -80,7 +80,7 @@ def test_integer_keys_still_find_every_type(gql: Any, root: Any) -> None:
     }
 
     for type_name, pk in objects.items():
-        node_id = to_base64(type_name, pk)
+        node_id = gid(type_name, pk)
         assert gql(NODE, {"id": node_id}, user=root) == {
             "data": {"node": {"__typename": type_name, "id": node_id}}
         }

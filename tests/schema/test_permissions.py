@@ -9,13 +9,12 @@ from unittest.mock import ANY
 import pytest
 from django.test import Client
 from django.utils import timezone
-from strawberry.relay import to_base64
 
 from products import services
 from products.models import Product
 from tests.conftest import EDITOR_PERMISSIONS
 from tests.factories import UserFactory
-from tests.schema.test_mutation_errors import NonBlank, database_state
+from tests.helpers import NonBlank, gid, product_state
 
 HistoricalProduct = Product.history.model
 
@@ -61,7 +60,7 @@ def lamp(db: None) -> Product:
 
 
 def lamp_id(lamp: Product) -> str:
-    return to_base64("Product", lamp.pk)
+    return gid("Product", lamp.pk)
 
 
 ALL_KINDS = ["anonymous", "bearer", "session"]
@@ -200,7 +199,7 @@ def test_node_does_not_reveal_a_version_without_the_view_permission(
     answer = gql(
         "query($id: ID!) { node(id: $id) { __typename"
         " ... on HistoricalProduct { name price } } }",
-        {"id": to_base64("HistoricalProduct", version.history_id)},
+        {"id": gid("HistoricalProduct", version.history_id)},
         **authenticated_as(kind, reader),
     )
 
@@ -219,7 +218,7 @@ def test_node_reveals_a_version_with_the_view_permission(
     answer = gql(
         "query($id: ID!) { node(id: $id) { __typename"
         " ... on HistoricalProduct { name price } } }",
-        {"id": to_base64("HistoricalProduct", version.history_id)},
+        {"id": gid("HistoricalProduct", version.history_id)},
         user=editor,
     )
 
@@ -277,7 +276,7 @@ def write_input(mutation: str, lamp: Product) -> dict[str, Any]:
     first = HistoricalProduct.objects.filter(id=lamp.pk).earliest("history_id")
     return {
         "id": lamp_id(lamp),
-        "record": to_base64("HistoricalProduct", first.history_id),
+        "record": gid("HistoricalProduct", first.history_id),
         "reason": "too dear",
     }
 
@@ -312,7 +311,7 @@ def test_write_is_refused_without_its_permission(
     user = UserFactory(
         username="almost", permissions=[p for p in EDITOR_PERMISSIONS if p != needed]
     )
-    before = database_state()
+    before = product_state()
 
     answer = gql(
         write_document(mutation),
@@ -321,7 +320,7 @@ def test_write_is_refused_without_its_permission(
     )
 
     assert answer == permission_denied(mutation)
-    assert database_state() == before
+    assert product_state() == before
 
 
 @pytest.mark.parametrize("mutation", list(WRITES))
@@ -365,7 +364,7 @@ def test_restore_needs_add_and_change_permissions(
     gql: Any, deleted_lamp: Product, permissions: list[str], kind: str
 ) -> None:
     user = UserFactory(username="restorer", permissions=permissions)
-    before = database_state()
+    before = product_state()
 
     answer = gql(
         write_document("revertProduct"),
@@ -374,7 +373,7 @@ def test_restore_needs_add_and_change_permissions(
     )
 
     assert answer == permission_denied("revertProduct")
-    assert database_state() == before
+    assert product_state() == before
 
 
 @pytest.mark.parametrize("kind", USER_KINDS)
@@ -473,7 +472,7 @@ def test_mutation_selecting_denied_history_does_not_hide_its_write(
 ) -> None:
     """A client told `data: null` must be able to trust that nothing was written."""
     user = UserFactory(username="changer", permissions=["change_product"])
-    before = database_state()
+    before = product_state()
 
     answer = gql(
         "mutation($input: UpdateProductInput!) { updateProduct(input: $input) {"
@@ -484,7 +483,7 @@ def test_mutation_selecting_denied_history_does_not_hide_its_write(
 
     assert answer["errors"] == denied()
     if answer["data"] is None:
-        assert database_state() == before, "data is null, yet the update was written"
+        assert product_state() == before, "data is null, yet the update was written"
     else:
         # The write shows, only the history is withheld.
         assert answer["data"] == {

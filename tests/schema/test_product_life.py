@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from strawberry.relay import from_base64, to_base64
-
 from products.models import Product
 from tests.conftest import EDITOR_PERMISSIONS
 from tests.factories import UserFactory
+from tests.helpers import gid, node_pk
 
 PRODUCT = """
 fragment P on Product { id name description price quantity }
@@ -128,7 +127,7 @@ def test_create_update_update_delete_restore(gql: Any, editor: Any) -> None:
         {
             "input": {
                 "id": product_id,
-                "record": to_base64("HistoricalProduct", first_version_id),
+                "record": gid("HistoricalProduct", first_version_id),
                 "reason": "Back by popular demand",
             }
         },
@@ -164,7 +163,7 @@ def test_create_update_update_delete_restore(gql: Any, editor: Any) -> None:
             {"field": "quantity", "oldValue": "2", "newValue": "3", "delta": "1"},
         ],
     }
-    assert str(Product.objects.get().pk) == from_base64(product_id)[1]
+    assert Product.objects.get().pk == node_pk(product_id)
 
     nodes = [
         edge["node"]

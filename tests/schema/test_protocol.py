@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from django.conf import settings as django_settings
 from django.test import Client
-from strawberry.relay import to_base64
 
 from products import services
 from tests.conftest import bearer
+from tests.helpers import gid, post_body
 
 pytestmark = pytest.mark.django_db
 
@@ -42,12 +42,7 @@ def post(
     """POST `body` (JSON-encoded unless it is already text) to the endpoint."""
     data = body if isinstance(body, str | bytes) else json.dumps(body)
     all_headers = {**({"Accept": accept} if accept else {}), **(headers or {})}
-    # A server error is an answer (a 500) here, not an exception in the test.
-    client = Client(raise_request_exception=False)
-    response: Response = client.post(
-        "/graphql/", data, content_type=content_type, headers=all_headers
-    )
-    return response
+    return post_body(data, content_type=content_type, headers=all_headers)
 
 
 def get(params: dict[str, str], *, accept: str | None = None) -> Response:
@@ -373,7 +368,7 @@ def as_of_variables() -> dict[str, str]:
     product = services.product_create(
         data={"name": "Lamp", "price": Decimal("20.00")}, actor=None, reason="new"
     )
-    return {"id": to_base64("Product", product.pk), "at": "2030-01-01T00:00:00Z"}
+    return {"id": gid("Product", product.pk), "at": "2030-01-01T00:00:00Z"}
 
 
 def test_an_unexpected_error_is_masked_and_logged_in_production(

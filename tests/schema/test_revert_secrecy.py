@@ -12,13 +12,14 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from strawberry.relay import to_base64
 
 from history.revert import CONCEALED_REFUSAL, history_revert
 from products import services
 from products.models import Category, Product
 from tests.conftest import GraphQL
 from tests.factories import UserFactory
+from tests.helpers import gid
+from tests.helpers import refused as refused_mutation
 
 HistoricalProduct = Product.history.model
 HistoricalCategory = Category.history.model
@@ -51,10 +52,6 @@ mutation($input: RevertCategoryInput!) {
 """
 
 
-def gid(type_name: str, pk: Any) -> str:
-    return to_base64(type_name, pk)
-
-
 def refused(
     code: str,
     field: str | None,
@@ -62,16 +59,10 @@ def refused(
     *,
     kind: str = "VALIDATION",
 ) -> dict[str, Any]:
-    return {
-        "data": {
-            "revertProduct": {
-                "__typename": "OperationInfo",
-                "messages": [
-                    {"kind": kind, "message": message, "field": field, "code": code}
-                ],
-            }
-        }
-    }
+    """The whole answer of `revertProduct` refused with one exact message."""
+    return refused_mutation(
+        "revertProduct", code, field=field, kind=kind, message=message
+    )
 
 
 CONCEALED = refused("NOT_FOUND", "record")

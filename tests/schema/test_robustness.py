@@ -9,20 +9,13 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from strawberry.relay import to_base64
 
 from products import services
 from products.models import Product
 from tests.conftest import bearer
+from tests.helpers import gid, without_cost
 
 HistoricalProduct = Product.history.model
-
-
-def without_cost(response: Any) -> dict[str, Any]:
-    """The JSON answer without its `extensions` (the query cost)."""
-    answer: dict[str, Any] = response.json()
-    answer.pop("extensions", None)
-    return answer
 
 
 @pytest.fixture
@@ -85,8 +78,8 @@ def test_null_ordering_and_dry_run_take_their_defaults(
           __typename ... on RevertProductResult { record { historyType } } } }""",
         {
             "input": {
-                "id": to_base64("Product", lamp.pk),
-                "record": to_base64("HistoricalProduct", first.history_id),
+                "id": gid("Product", lamp.pk),
+                "record": gid("HistoricalProduct", first.history_id),
                 "reason": "cheaper again",
                 "dryRun": None,
             }
@@ -134,7 +127,7 @@ def test_null_for_a_field_that_cannot_be_null_is_invalid(
     answer = gql(
         """mutation($input: UpdateProductInput!) { updateProduct(input: $input) {
           __typename ... on OperationInfo { messages { kind code field } } } }""",
-        {"input": {"id": to_base64("Product", lamp.pk), "description": None}},
+        {"input": {"id": gid("Product", lamp.pk), "description": None}},
         user=editor,
     )
 
@@ -158,7 +151,7 @@ def test_an_update_that_changes_nothing_writes_no_version(
     answer = gql(
         """mutation($input: UpdateProductInput!) { updateProduct(input: $input) {
           __typename ... on Product { price } } }""",
-        {"input": {"id": to_base64("Product", lamp.pk), "price": "12", "reason": "x"}},
+        {"input": {"id": gid("Product", lamp.pk), "price": "12", "reason": "x"}},
         user=editor,
     )
 
@@ -181,8 +174,8 @@ def test_dry_run_restore_answers_the_product_it_would_restore(
             changes { field oldValue newValue } } } }""",
         {
             "input": {
-                "id": to_base64("Product", lamp.pk),
-                "record": to_base64("HistoricalProduct", first.history_id),
+                "id": gid("Product", lamp.pk),
+                "record": gid("HistoricalProduct", first.history_id),
                 "reason": "back",
                 "dryRun": True,
             }
@@ -216,8 +209,8 @@ def test_revert_payload_hides_the_version_from_viewers_without_history(
           ... on RevertProductResult { record { historyChangeReason } } } }""",
         {
             "input": {
-                "id": to_base64("Product", lamp.pk),
-                "record": to_base64("HistoricalProduct", first.history_id),
+                "id": gid("Product", lamp.pk),
+                "record": gid("HistoricalProduct", first.history_id),
                 "reason": "back",
             }
         },
@@ -242,7 +235,7 @@ def test_users_are_looked_up_by_id_by_staff_or_themselves(
         """query($a: ID!, $b: ID!) {
           a: node(id: $a) { ... on User { username } }
           b: node(id: $b) { ... on User { username } } }""",
-        {"a": to_base64("User", editor.pk), "b": to_base64("User", staff.pk)},
+        {"a": gid("User", editor.pk), "b": gid("User", staff.pk)},
         user=viewer,
     )
 

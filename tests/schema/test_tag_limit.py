@@ -5,11 +5,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from strawberry.relay import to_base64
-
 from products import services
 from products.models import MAX_TAGS, Product, Tag
 from tests.conftest import GraphQL
+from tests.helpers import gid
 
 HistoricalProduct = Product.history.model
 
@@ -108,7 +107,7 @@ def test_update_with_a_thousand_tags_is_refused(gql: GraphQL, editor: Any) -> No
 
     answer = gql(
         UPDATE,
-        {"input": {"id": to_base64("Product", product.pk), "tags": names(1000)}},
+        {"input": {"id": gid("Product", product.pk), "tags": names(1000)}},
         user=editor,
     )
 
@@ -125,7 +124,7 @@ def test_repeated_names_count_once(gql: GraphQL, editor: Any) -> None:
         UPDATE,
         {
             "input": {
-                "id": to_base64("Product", product.pk),
+                "id": gid("Product", product.pk),
                 "tags": names(MAX_TAGS) + [f" {n} " for n in names(MAX_TAGS)],
             }
         },

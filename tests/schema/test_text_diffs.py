@@ -9,7 +9,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from strawberry.relay import to_base64
 
 from history import diff as diff_module
 from history.diff import MAX_SEGMENTS, READ_DIFF_TOKENS
@@ -17,6 +16,7 @@ from history.selectors import history_versions
 from products.models import MAX_DESCRIPTION_LENGTH, Product
 from products.services import product_create, product_update
 from schema import context as schema_context
+from tests.helpers import gid
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +38,7 @@ def edited(text: str, every: int) -> str:
 
 
 def version_gid(version: Any) -> str:
-    return to_base64("HistoricalProduct", version.history_id)
+    return gid("HistoricalProduct", version.history_id)
 
 
 def rebuilt(segments: list[dict[str, str]], skip: str) -> str:
@@ -80,7 +80,7 @@ def test_reading_segments_of_long_texts_computes_no_diff(
     monkeypatch.setattr(diff_module, "text_segments", refuse)
     monkeypatch.setattr(diff_module, "lcs_alignment", refuse)
 
-    answer = gql(HISTORY, {"id": to_base64("Product", essay.pk)}, user=editor)
+    answer = gql(HISTORY, {"id": gid("Product", essay.pk)}, user=editor)
 
     assert "errors" not in answer, answer["errors"]
     edges = answer["data"]["product"]["history"]["edges"]
@@ -129,7 +129,7 @@ def test_diff_against_over_a_page_costs_the_same_queries_whatever_its_size(
     answers = {}
     for first in (2, 12):
         variables = {
-            "id": to_base64("Product", product.pk),
+            "id": gid("Product", product.pk),
             "first": first,
             "against": version_gid(created),
         }
@@ -230,7 +230,7 @@ query($id: ID!, $fields: [String!]) {
 
 def test_changes_of_at_most_100_field_names(gql, editor, essay):
     names = ["description"] + [f"field{n}" for n in range(99)]
-    variables = {"id": to_base64("Product", essay.pk)}
+    variables = {"id": gid("Product", essay.pk)}
 
     accepted = gql(CHANGES_OF, {**variables, "fields": names}, user=editor)
     refused = gql(

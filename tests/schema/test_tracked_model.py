@@ -410,8 +410,10 @@ def test_a_changeset_of_notes_is_reverted_whole(gql: GraphQL, note_editor: Any) 
     second = _create(gql, note_editor, title="Two")
     answer = gql(
         """mutation ($a: ID!, $b: ID!) {
-             a: updateNote(input: {id: $a, priority: 5, reason: "triage"}) { __typename }
-             b: updateNote(input: {id: $b, priority: 5, reason: "triage"}) { __typename }
+             a: updateNote(input: {id: $a, priority: 5, reason: "triage"}) {
+               __typename }
+             b: updateNote(input: {id: $b, priority: 5, reason: "triage"}) {
+               __typename }
            }""",
         {"a": first, "b": second},
         user=note_editor,

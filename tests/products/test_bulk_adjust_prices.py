@@ -1,5 +1,5 @@
-"""Bulk edits with history: `adjustPrices`, `importProducts` and the refusal of
-bulk writes that would skip history.
+"""`adjustPrices` over HTTP: one complete version per product, all or nothing,
+and a bounded number of SQL statements.
 
 A bulk change writes one version per object, complete (reason, user, request
 context, diff, related objects), in one transaction: all or nothing.
@@ -15,57 +15,25 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
-from strawberry.relay import from_base64, to_base64
 
-from history.managers import UntrackedWriteError, tracked_bulk
-from history.tracking import m2m_history_model
 from products import services
-from products.models import Category, Product, Tag
+from products.models import Product
 from tests.conftest import EDITOR_PERMISSIONS
 from tests.factories import UserFactory
+from tests.helpers import Mentions, gid, node_pk, refused
+from tests.products.bulk_checks import (
+    ADJUST,
+    FEED,
+    HistoricalProduct,
+    HistoricalProductTag,
+    catalog,
+    database_state,
+    ids,
+)
 
 pytestmark = pytest.mark.django_db
 
-HistoricalProduct = Product.history.model
-HistoricalCategory = Category.history.model
-HistoricalProductTag = m2m_history_model(Product, Product._meta.get_field("tags"))
 
-OPERATION_INFO = "... on OperationInfo { messages { kind message field code } }"
-
-ADJUST = f"""
-mutation($input: AdjustPricesInput!) {{
-  adjustPrices(input: $input) {{
-    __typename
-    ... on ProductsResult {{ count products {{ id price }} }}
-    {OPERATION_INFO}
-  }}
-}}
-"""
-IMPORT = f"""
-mutation($input: ImportProductsInput!) {{
-  importProducts(input: $input) {{
-    __typename
-    ... on ProductsResult {{
-      count
-      products {{ name price quantity category {{ name }} }}
-    }}
-    {OPERATION_INFO}
-  }}
-}}
-"""
-FEED = """
-query($filters: HistoricalProductFilter) {
-  productHistory(filters: $filters, first: 100) {
-    totalCount
-    edges { node {
-      productId historyType historyChangeReason historyUser { username }
-      requestId name price category { name exists }
-      changes { field oldValue newValue delta }
-    } }
-  }
-}
-"""
 PRODUCT_HISTORY = """
 query($id: ID!) {
   product(id: $id) {
@@ -78,87 +46,6 @@ query($id: ID!) {
   }
 }
 """
-
-
-# -- helpers ----------------------------------------------------------------------
-
-
-class NonBlank:
-    """Equal to any non-blank string: messages are for people, codes for clients."""
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, str) and bool(other.strip())
-
-    def __repr__(self) -> str:
-        return "<non-blank message>"
-
-
-class Mentioning:
-    """Equal to any string containing `text`."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, str) and self.text in other
-
-    def __repr__(self) -> str:
-        return f"<message mentioning {self.text!r}>"
-
-
-def refused(
-    mutation: str,
-    code: str,
-    *,
-    field: str | None = None,
-    kind: str = "VALIDATION",
-    message: object = None,
-) -> dict[str, Any]:
-    """The whole answer of a mutation refused with one message."""
-    entry = {
-        "kind": kind,
-        "message": NonBlank() if message is None else message,
-        "field": field,
-        "code": code,
-    }
-    return {"data": {mutation: {"__typename": "OperationInfo", "messages": [entry]}}}
-
-
-def gid(type_name: str, pk: Any) -> str:
-    """The Relay global id of an object."""
-    return to_base64(type_name, pk)
-
-
-def pk_from(global_id: str) -> int:
-    return int(from_base64(global_id)[1])
-
-
-def database_state() -> dict[str, list[dict[str, Any]]]:
-    """Every row a bulk change could write, all columns."""
-    return {
-        "products": list(Product.objects.order_by("pk").values()),
-        "product_versions": list(HistoricalProduct.objects.order_by("pk").values()),
-        "product_version_tags": list(
-            HistoricalProductTag.objects.order_by("pk").values()
-        ),
-        "product_tags": list(Product.tags.through.objects.order_by("pk").values()),
-        "categories": list(Category.objects.order_by("pk").values()),
-        "category_versions": list(HistoricalCategory.objects.order_by("pk").values()),
-        "tags": list(Tag.objects.order_by("pk").values()),
-    }
-
-
-def catalog(prices: list[Decimal], *, prefix: str = "Item") -> list[Product]:
-    """Products imported through the service, one CREATED version each."""
-    rows = [
-        {"name": f"{prefix} {index:03}", "price": price, "quantity": 1}
-        for index, price in enumerate(prices)
-    ]
-    return services.product_import(rows=rows, actor=None, reason="seed")
-
-
-def ids(products: list[Product]) -> list[str]:
-    return [gid("Product", product.pk) for product in products]
 
 
 def version_tag_ids(version: Any) -> list[int]:
@@ -229,7 +116,7 @@ def test_adjust_prices_by_percent_writes_one_complete_version_per_product(
 
     feed = gql(FEED, {"filters": {"historyType": "UPDATED"}}, user=staff)
     feed["data"]["productHistory"]["edges"].sort(
-        key=lambda edge: pk_from(edge["node"]["productId"])
+        key=lambda edge: node_pk(edge["node"]["productId"])
     )
     assert feed == {
         "data": {
@@ -453,7 +340,7 @@ def test_adjust_prices_refuses_all_when_one_price_would_be_negative(
     )
 
     assert answer == refused(
-        "adjustPrices", "INVALID", field="price", message=Mentioning("Cheap 000")
+        "adjustPrices", "INVALID", field="price", message=Mentions("Cheap 000")
     )
     assert database_state() == before
 
@@ -679,284 +566,3 @@ def test_adjust_prices_query_count_does_not_grow_with_the_products(
     assert len(large_queries) == len(small_queries), "\n".join(
         sql[:200] for sql in large_queries
     )
-
-
-# -- importProducts -----------------------------------------------------------------
-
-
-def test_import_products_records_a_created_version_of_each(
-    gql: Any, editor: Any
-) -> None:
-    lighting = services.category_create(data={"name": "Lighting"}, actor=None)
-    rows = [
-        {
-            "name": f"Imported {i:02}",
-            "price": f"{i}.50",
-            "quantity": i,
-            **({"category": gid("Category", lighting.pk)} if i % 2 else {}),
-        }
-        for i in range(30)
-    ]
-    products_before = Product.objects.count()
-    versions_before = HistoricalProduct.objects.count()
-
-    answer = gql(
-        IMPORT,
-        {"input": {"products": rows, "reason": "Supplier feed"}},
-        user=editor,
-        headers={"X-Request-ID": "import-1"},
-    )
-
-    assert answer == {
-        "data": {
-            "importProducts": {
-                "__typename": "ProductsResult",
-                "count": 30,
-                "products": [
-                    {
-                        "name": f"Imported {i:02}",
-                        "price": f"{i}.50",
-                        "quantity": i,
-                        "category": {"name": "Lighting"} if i % 2 else None,
-                    }
-                    for i in range(30)
-                ],
-            }
-        }
-    }
-    assert Product.objects.count() == products_before + 30
-    assert HistoricalProduct.objects.count() == versions_before + 30
-    created = HistoricalProduct.objects.filter(name__startswith="Imported")
-    assert sorted(
-        (
-            v.name,
-            v.history_type,
-            v.history_change_reason,
-            v.history_user_id,
-            v.history_request_id,
-        )
-        for v in created
-    ) == [
-        (f"Imported {i:02}", "+", "Supplier feed", editor.pk, "import-1")
-        for i in range(30)
-    ]
-
-    feed = gql(FEED, {"filters": {"historyType": "CREATED"}}, user=editor)
-    feed["data"]["productHistory"]["edges"].sort(key=lambda e: e["node"]["name"])
-    live = {p.name: p.pk for p in Product.objects.all()}
-    assert feed == {
-        "data": {
-            "productHistory": {
-                "totalCount": 30,
-                "edges": [
-                    {
-                        "node": {
-                            "productId": gid("Product", live[f"Imported {i:02}"]),
-                            "historyType": "CREATED",
-                            "historyChangeReason": "Supplier feed",
-                            "historyUser": {"username": "editor"},
-                            "requestId": None,  # staff only
-                            "name": f"Imported {i:02}",
-                            "price": f"{i}.50",
-                            "category": (
-                                {"name": "Lighting", "exists": True} if i % 2 else None
-                            ),
-                            "changes": [],
-                        }
-                    }
-                    for i in range(30)
-                ],
-            }
-        }
-    }
-
-
-@pytest.mark.parametrize(
-    ("bad", "field"),
-    [
-        pytest.param({"price": "-0.01"}, "price", id="negative-price"),
-        pytest.param({"quantity": -1}, "quantity", id="negative-quantity"),
-        pytest.param({"name": "x" * 201}, "name", id="name-too-long"),
-    ],
-)
-def test_import_products_rolls_back_every_row_when_one_is_invalid(
-    gql: Any, editor: Any, bad: dict[str, Any], field: str
-) -> None:
-    catalog([Decimal("10.00")])
-    before = database_state()
-    rows = [
-        {"name": "First", "price": "1.00"},
-        {"name": "Second", "price": "2.00", **bad},
-        {"name": "Third", "price": "3.00"},
-    ]
-
-    answer = gql(IMPORT, {"input": {"products": rows, "reason": "feed"}}, user=editor)
-
-    assert answer == refused(
-        "importProducts", "INVALID", field=field, message=Mentioning("Row 2")
-    )
-    assert database_state() == before
-
-
-def test_import_products_with_an_unknown_category_writes_nothing(
-    gql: Any, editor: Any
-) -> None:
-    before = database_state()
-    rows = [
-        {"name": "First", "price": "1.00"},
-        {"name": "Second", "price": "2.00", "category": gid("Category", 999)},
-    ]
-
-    answer = gql(IMPORT, {"input": {"products": rows, "reason": "feed"}}, user=editor)
-
-    assert answer == refused("importProducts", "NOT_FOUND", field="category")
-    assert database_state() == before
-
-
-def test_import_products_needs_add_product(gql: Any) -> None:
-    user = UserFactory(
-        username="no-add",
-        permissions=[p for p in EDITOR_PERMISSIONS if p != "add_product"],
-    )
-    before = database_state()
-
-    answer = gql(
-        IMPORT,
-        {"input": {"products": [{"name": "A", "price": "1.00"}], "reason": "x"}},
-        user=user,
-    )
-
-    assert answer == refused("importProducts", "PERMISSION_DENIED", kind="PERMISSION")
-    assert database_state() == before
-
-
-# -- untracked bulk writes ----------------------------------------------------------
-
-
-@pytest.fixture
-def lamp(db: None) -> Product:
-    """A product in a category, each with one CREATED version."""
-    lighting = services.category_create(data={"name": "Lighting"}, actor=None)
-    return services.product_create(
-        data={"name": "Lamp", "price": Decimal("10.00"), "category": lighting.pk},
-        actor=None,
-    )
-
-
-def _repriced(product: Product) -> Product:
-    product.price = Decimal("1.00")
-    return product
-
-
-def _renamed(category: Category) -> Category:
-    category.name = "Renamed"
-    return category
-
-
-UNTRACKED_WRITES = [
-    pytest.param(
-        lambda p: Product.objects.filter(pk=p.pk).update(price=Decimal("1.00")),
-        "products.Product.objects.update()",
-        id="product-update",
-    ),
-    pytest.param(
-        lambda p: Product.objects.all().update(price=Decimal("1.00")),
-        "products.Product.objects.update()",
-        id="product-update-all",
-    ),
-    pytest.param(
-        lambda p: p.category.products.update(price=Decimal("1.00")),
-        "products.Product.objects.update()",
-        id="product-update-through-related-manager",
-    ),
-    pytest.param(
-        lambda p: Product.objects.bulk_update([_repriced(p)], ["price"]),
-        "products.Product.objects.bulk_update()",
-        id="product-bulk_update",
-    ),
-    pytest.param(
-        lambda p: Product.objects.bulk_create(
-            [Product(name="Bulk", price=Decimal("1.00"))]
-        ),
-        "products.Product.objects.bulk_create()",
-        id="product-bulk_create",
-    ),
-    pytest.param(
-        lambda p: Category.objects.filter(pk=p.category_id).update(name="Renamed"),
-        "products.Category.objects.update()",
-        id="category-update",
-    ),
-    pytest.param(
-        lambda p: Category.objects.bulk_update([_renamed(p.category)], ["name"]),
-        "products.Category.objects.bulk_update()",
-        id="category-bulk_update",
-    ),
-    pytest.param(
-        lambda p: Category.objects.bulk_create([Category(name="Bulk")]),
-        "products.Category.objects.bulk_create()",
-        id="category-bulk_create",
-    ),
-]
-
-
-@pytest.mark.parametrize(("write", "operation"), UNTRACKED_WRITES)
-def test_untracked_bulk_write_is_refused_and_changes_nothing(
-    lamp: Product, write: Callable[[Product], Any], operation: str
-) -> None:
-    before = database_state()
-
-    with pytest.raises(UntrackedWriteError) as refusal:
-        write(lamp)
-
-    message = str(refusal.value)
-    assert message.startswith(operation), message
-    for pointer in ("tracked_bulk()", "bulk_update_with_history", "services"):
-        assert pointer in message, message
-    assert database_state() == before
-
-
-@pytest.mark.parametrize(("write", "operation"), UNTRACKED_WRITES)
-def test_bulk_write_is_allowed_inside_tracked_bulk(
-    lamp: Product, write: Callable[[Product], Any], operation: str
-) -> None:
-    before = database_state()
-
-    with tracked_bulk():
-        write(lamp)
-
-    assert database_state() != before
-    with pytest.raises(UntrackedWriteError, match=re.escape(operation)):
-        write(Product.objects.get(pk=lamp.pk))  # refused again once outside
-
-
-def test_simple_history_bulk_helpers_record_versions_inside_tracked_bulk(
-    lamp: Product,
-) -> None:
-    product_versions = HistoricalProduct.objects.count()
-    category_versions = HistoricalCategory.objects.count()
-    lamp.price = Decimal("12.00")
-
-    with tracked_bulk():
-        updated = bulk_update_with_history(
-            [lamp], Product, ["price"], default_change_reason="bulk reprice"
-        )
-        created = bulk_create_with_history(
-            [Category(name="Garden")], Category, default_change_reason="bulk add"
-        )
-
-    assert updated == 1
-    assert Product.objects.get(pk=lamp.pk).price == Decimal("12.00")
-    assert HistoricalProduct.objects.count() == product_versions + 1
-    newest = HistoricalProduct.objects.filter(id=lamp.pk).latest("history_id")
-    assert (newest.history_type, newest.price, newest.history_change_reason) == (
-        "~",
-        Decimal("12.00"),
-        "bulk reprice",
-    )
-    assert [c.name for c in created] == ["Garden"]
-    assert HistoricalCategory.objects.count() == category_versions + 1
-    assert list(
-        HistoricalCategory.objects.filter(name="Garden").values_list(
-            "history_type", "history_change_reason"
-        )
-    ) == [("+", "bulk add")]

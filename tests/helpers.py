@@ -1,0 +1,175 @@
+"""Plain helpers shared by the tests: global ids, permission lists, answer
+matchers, the GraphQL-over-HTTP request (the `gql` fixture is built on it),
+snapshots of the product tables and concurrent calls."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.db import connections
+from django.test import Client
+from strawberry.relay import from_base64, to_base64
+from strawberry_django.test.client import TestClient
+
+from products.models import Product
+
+EDITOR_PERMISSIONS = [
+    "add_product",
+    "change_product",
+    "delete_product",
+    "view_historicalproduct",
+]
+CATEGORY_PERMISSIONS = [
+    "add_category",
+    "change_category",
+    "delete_category",
+    "view_historicalcategory",
+]
+# Write products and categories and read the history of both.
+CATALOG_PERMISSIONS = [*EDITOR_PERMISSIONS, *CATEGORY_PERMISSIONS]
+
+
+def gid(type_name: str, pk: Any) -> str:
+    """The Relay global id of the object of type `type_name` with `pk`."""
+    return to_base64(type_name, pk)
+
+
+def node_pk(global_id: str) -> int:
+    """The primary key inside a Relay global id."""
+    return int(from_base64(global_id)[1])
+
+
+def post(
+    query: str,
+    variables: Any = None,
+    *,
+    headers: dict[str, str] | None = None,
+    client: Client | None = None,
+) -> Any:
+    """POST a GraphQL document over HTTP (strawberry-django's `TestClient`) and
+    return the raw response, whatever its status.
+
+    `variables` is sent as given (an empty object when None), so tests may send
+    variables of the wrong shape. An exception escaping the view fails the test
+    with its traceback unless `client` was built not to raise.
+    """
+    body = {"query": query, "variables": {} if variables is None else variables}
+    return TestClient("/graphql/", client=client or Client()).request(
+        body, headers=dict(headers or {})
+    )
+
+
+def post_body(
+    body: bytes | str,
+    *,
+    content_type: str | None = "application/json",
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Any:
+    """POST `body` as it is to the endpoint and return the raw response.
+
+    A server error is an answer (a 500) here, not an exception in the test. An
+    empty body keeps its Content-Type too; None sends no Content-Type. `extra`
+    sets WSGI environ keys (`CONTENT_LENGTH`, `HTTP_HOST`, ...).
+    """
+    if content_type is not None:
+        extra["CONTENT_TYPE"] = content_type
+    return Client(raise_request_exception=False).generic(
+        "POST", "/graphql/", body, headers=headers, **extra
+    )
+
+
+def without_cost(response: Any) -> dict[str, Any]:
+    """The JSON answer without its `extensions` (the query cost)."""
+    answer: dict[str, Any] = response.json()
+    answer.pop("extensions", None)
+    return answer
+
+
+def ok(answer: dict[str, Any]) -> dict[str, Any]:
+    """The data of an answer without errors."""
+    assert "errors" not in answer, answer["errors"]
+    data: dict[str, Any] = answer["data"]
+    return data
+
+
+class NonBlank:
+    """Equal to any non-blank string: messages are for people, codes for clients."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and bool(other.strip())
+
+    def __repr__(self) -> str:
+        return "<non-blank message>"
+
+
+class Mentions:
+    """Equal to a string that contains every one of `parts`."""
+
+    def __init__(self, *parts: str) -> None:
+        self.parts = parts
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and all(part in other for part in self.parts)
+
+    def __repr__(self) -> str:
+        return f"<text mentioning {self.parts!r}>"
+
+
+def refused(
+    mutation: str,
+    code: str,
+    *,
+    field: str | None = None,
+    kind: str = "VALIDATION",
+    message: object = None,
+) -> dict[str, Any]:
+    """The whole answer of a mutation refused with one message (any non-blank
+    message unless `message` is given)."""
+    entry = {
+        "kind": kind,
+        "message": NonBlank() if message is None else message,
+        "field": field,
+        "code": code,
+    }
+    return {"data": {mutation: {"__typename": "OperationInfo", "messages": [entry]}}}
+
+
+def product_state() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Every product row and every historical row, all columns."""
+    return (
+        [dict(row) for row in Product.objects.order_by("pk").values()],
+        list(Product.history.model.objects.order_by("history_id").values()),
+    )
+
+
+def run_together(*calls: Callable[[], Any]) -> list[Any]:
+    """Run calls in threads started at once; each returns its value or error."""
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def run(index: int, call: Callable[[], Any]) -> None:
+        barrier.wait()
+        try:
+            results[index] = call()
+        except Exception as error:
+            results[index] = error
+        finally:
+            connections.close_all()
+
+    threads = [
+        threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return results
+
+
+def slow_version_writes(**kwargs: Any) -> None:
+    """A `pre_create_historical_record` receiver that delays each version write."""
+    time.sleep(0.2)  # widen the window in which a racing writer could interleave
