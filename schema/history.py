@@ -1,5 +1,5 @@
 """GraphQL for versions of any tracked model: diffs, and the fields every
-historical type shares (`VersionFields`)."""
+historical type shares (the `Version` interface)."""
 
 from __future__ import annotations
 
