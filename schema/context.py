@@ -22,6 +22,7 @@ from strawberry.types import Info
 from history.diff import READ_WORD_DIFFS
 from schema.budget import database_budget
 from schema.errors import REQUEST_ERROR_ATTRIBUTE, RequestErrorCode
+from schema.graphiql import graphiql_page
 from schema.loaders import Loaders
 
 
@@ -106,6 +107,10 @@ class GraphQLView(AsyncGraphQLView[Context, None]):
     @graphql_ide.setter
     def graphql_ide(self, value: GraphQL_IDE | None) -> None:
         """strawberry's `__init__` assigns its argument; the setting wins."""
+
+    async def render_graphql_ide(self, request: HttpRequest) -> HttpResponse:
+        """Our GraphiQL page, whose assets are all served by this app."""
+        return graphiql_page(request)
 
     async def get_context(
         self, request: HttpRequest, response: HttpResponse
