@@ -83,6 +83,7 @@ HISTORY_GRAPHQL_MODULES = ["schema.catalog"]
 
 MIDDLEWARE = [
     "history.middleware.RequestIdMiddleware",
+    "history.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -249,14 +250,26 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = GRAPHQL_MAX_BODY_BYTES
 GRAPHQL_IDE = env_bool("GRAPHQL_IDE", default=True)
 GRAPHQL_INTROSPECTION = env_bool("GRAPHQL_INTROSPECTION", default=True)
 
+# One line per request (`history.request_log`), plain or JSON lines
+# (LOG_FORMAT=json); Django's 4xx warnings repeat it and are dropped, its 5xx
+# errors (with their tracebacks) kept.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain").strip().lower() or "plain"
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "history.request_log.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}
+    },
     "loggers": {
+        # Only through the root's handler: Django's own prints a second copy.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.request": {"level": "ERROR"},
         # A request for a host name not in ALLOWED_HOSTS is a client's error,
         # answered 400; logged, anyone could fill the log with tracebacks.
         "django.security.DisallowedHost": {"handlers": [], "propagate": False},

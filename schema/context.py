@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from cross_web import HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
@@ -15,11 +16,13 @@ from django.http import HttpRequest, HttpResponse, UnreadablePostError
 from django.http.response import HttpResponseBase
 from django.middleware.csrf import get_token
 from strawberry.django.views import AsyncGraphQLView
+from strawberry.http import GraphQLRequestData
 from strawberry.http.ides import GraphQL_IDE
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.types import Info
 
 from history.diff import READ_WORD_DIFFS
+from history.request_log import OPERATION_ATTRIBUTE
 from schema.budget import database_budget
 from schema.errors import REQUEST_ERROR_ATTRIBUTE, RequestErrorCode
 from schema.graphiql import graphiql_page
@@ -119,6 +122,13 @@ class GraphQLView(AsyncGraphQLView[Context, None]):
             request=request, response=response, viewer=await load_viewer(request)
         )
 
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        data = await super().parse_http_body(request)
+        setattr(self.request, OPERATION_ATTRIBUTE, operation_label(data))
+        return data
+
     def parse_json(self, data: str | bytes) -> Any:
         if len(data) > body_limit():
             raise body_too_large()
@@ -190,6 +200,11 @@ class GraphQLView(AsyncGraphQLView[Context, None]):
 
 
 GRAPHQL_RESPONSE_TYPE = "application/graphql-response+json"
+# The start of a named operation in a document; only the first characters of a
+# document are searched, so the cost stays small whatever its size.
+NAMED_OPERATION = re.compile(r"\b(?:query|mutation|subscription)\s+([_A-Za-z]\w{0,99})")
+OPERATION_SEARCH_CHARS = 2000
+GRAPHQL_NAME = re.compile(r"[_A-Za-z]\w{0,99}")
 # How deep the JSON of a request may nest (objects and arrays): GraphQL
 # variables need a few levels; far deeper only exhausts the decoder's stack.
 MAX_JSON_DEPTH = 64
@@ -202,6 +217,21 @@ class RequestRefused(HTTPException):
     def __init__(self, status_code: int, reason: str, *, code: str) -> None:
         super().__init__(status_code, reason)
         self.code = code
+
+
+def operation_label(data: GraphQLRequestData | list[GraphQLRequestData]) -> str:
+    """What the request log calls an operation: its `operationName`, else the
+    name of the document's first named operation, else `anonymous`; a batch's
+    labels joined by commas."""
+    if isinstance(data, list):
+        return ",".join(operation_label(item) for item in data[:10])
+    name = data.operation_name
+    if isinstance(name, str) and GRAPHQL_NAME.fullmatch(name):
+        return name
+    if name is not None:
+        return "invalid"
+    named = NAMED_OPERATION.search((data.query or "")[:OPERATION_SEARCH_CHARS])
+    return named.group(1) if named else "anonymous"
 
 
 def body_limit() -> int:
