@@ -11,7 +11,7 @@ PORT ?= 8000
 # Development defaults; production sets DJANGO_DEBUG=0 and DJANGO_SECRET_KEY.
 export DJANGO_DEBUG ?= 1
 
-.PHONY: install run test lint format schema bench clean
+.PHONY: install run manage test lint format schema bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,13 +20,24 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)  ## Create .venv and install the project with its dev tools
 
-run: install  ## Migrate, seed demo data and serve GraphiQL on http://$(HOST):$(PORT)/graphql/
+run: install  ## Migrate, seed demo data and serve on http://$(HOST):$(PORT)/
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
-	@echo "GraphQL and GraphiQL: http://$(HOST):$(PORT)/graphql/  admin: http://$(HOST):$(PORT)/admin/"
-	# No proxy runs in front: uvicorn must not take client addresses from
-	# X-Forwarded-For (set FORWARDED_ALLOW_IPS to your proxies if one does).
-	FORWARDED_ALLOW_IPS="$${FORWARDED_ALLOW_IPS-}" $(BIN)/uvicorn config.asgi:application --host $(HOST) --port $(PORT)
+	@echo ""
+	@echo "  Serving on http://$(HOST):$(PORT)/  (Ctrl+C stops)"
+	@echo "    history page  http://$(HOST):$(PORT)/"
+	@echo "    GraphQL API   http://$(HOST):$(PORT)/graphql/  (POST; GraphiQL in a browser)"
+	@echo "    admin         http://$(HOST):$(PORT)/admin/"
+	@echo ""
+	@# No proxy runs in front: uvicorn must not take client addresses from
+	@# X-Forwarded-For (set FORWARDED_ALLOW_IPS to your proxies if one does).
+	@# The app logs one line per request, so uvicorn's access log is off; the
+	@# app has no start-up or shutdown work, so no lifespan protocol.
+	FORWARDED_ALLOW_IPS="$${FORWARDED_ALLOW_IPS-}" $(BIN)/uvicorn config.asgi:application \
+		--host $(HOST) --port $(PORT) --lifespan off --no-access-log
+
+manage: install  ## Run a management command: make manage ARGS="create_api_token alice"
+	$(BIN)/python manage.py $(ARGS)
 
 test: install  ## Run the whole test suite
 	$(BIN)/pytest

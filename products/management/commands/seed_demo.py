@@ -107,7 +107,7 @@ class Command(BaseCommand):
             f"            password {DEMO_PASSWORD!r}\n"
             "            (alice is staff and sees request context), or at /admin/.\n"
             f"  Scripts:  Authorization: Bearer {raw}   (alice)\n"
-            "            more tokens: python manage.py create_api_token USERNAME\n"
+            '            more tokens: make manage ARGS="create_api_token USERNAME"\n'
         )
 
     def _user(self, username: str, *, staff: bool, group: Group) -> User:
