@@ -67,10 +67,11 @@ def database_problem(*, alias: str = "default") -> str | None:
         "port": str(database.get("PORT") or ""),
     }
     try:
-        psycopg.connect(
+        conninfo = psycopg.conninfo.make_conninfo(
             connect_timeout=CONNECT_TIMEOUT_SECONDS,
             **{key: value for key, value in params.items() if value},
-        ).close()
+        )
+        psycopg.connect(conninfo).close()
     except psycopg.OperationalError as error:
         reason = str(error).strip()
         if f'database "{name}" does not exist' in reason:
