@@ -90,9 +90,10 @@ def graphiql_asset(request: HttpRequest, name: str) -> HttpResponse:
     """One of GraphiQL's vendored files, with its content type.
 
     Raises:
-        Http404: `name` is not a file of the asset directory.
+        Http404: `name` is not a file of the asset directory, or GraphiQL is
+            switched off (`GRAPHQL_IDE`).
     """
-    if name not in asset_names():
+    if not settings.GRAPHQL_IDE or name not in asset_names():
         raise Http404("No such GraphiQL asset.")
     path = ASSET_DIR / name
     content_type = CONTENT_TYPES.get(path.suffix) or (

@@ -149,8 +149,9 @@ def test_the_setup_script_sends_the_csrf_header_with_the_session() -> None:
     assert "document.cookie" in setup
 
 
-def test_graphiql_off_serves_no_page(db: None) -> None:
+def test_graphiql_off_serves_no_page_and_no_assets(db: None) -> None:
     with override_settings(GRAPHQL_IDE=False):
         page: Any = Client().get("/graphql/", headers=BROWSER)
+        asset = Client().get(f"/graphql/static/{GRAPHIQL_ASSETS['graphiql']}")
 
-    assert page.status_code == 404
+    assert (page.status_code, asset.status_code) == (404, 404)
