@@ -1,14 +1,19 @@
 """Plain helpers shared by the tests: global ids, permission lists, answer
 matchers, the GraphQL-over-HTTP request (the `gql` fixture is built on it),
-snapshots of the product tables and concurrent calls."""
+snapshots of the product tables, concurrent calls and `manage.py` in a fresh
+process."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
+from django.conf import settings
 from django.db import connections
 from django.test import Client
 from strawberry.relay import from_base64, to_base64
@@ -173,3 +178,28 @@ def run_together(*calls: Callable[[], Any]) -> list[Any]:
 def slow_version_writes(**kwargs: Any) -> None:
     """A `pre_create_historical_record` receiver that delays each version write."""
     time.sleep(0.2)  # widen the window in which a racing writer could interleave
+
+
+def manage_py(
+    *args: str,
+    env: dict[str, str],
+    unset: Collection[str] = (),
+    check: bool = False,
+) -> subprocess.CompletedProcess[str]:
+    """Run `manage.py` with `args` in a fresh process, on the project's
+    settings in debug mode, with `env` over this process's environment less
+    the variables named in `unset`."""
+    inherited = {k: v for k, v in os.environ.items() if k not in unset}
+    return subprocess.run(
+        [sys.executable, str(settings.BASE_DIR / "manage.py"), *args],
+        env={
+            **inherited,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DJANGO_DEBUG": "1",
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=check,
+    )

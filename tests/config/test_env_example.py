@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 
 import pytest
 from django.conf import settings
 from dotenv import dotenv_values
+
+from tests.helpers import manage_py
 
 EXAMPLE = settings.BASE_DIR / ".env.example"
 
@@ -18,16 +17,7 @@ def all_settings(extra: dict[str, str]) -> str:
     """`diffsettings --all` in a fresh process, with only `extra` of the
     example's variables set (and debug on, as `make` sets it)."""
     named = set(dotenv_values(EXAMPLE)) | {"DATABASE_URL", "DJANGO_SECRET_KEY"}
-    env = {k: v for k, v in os.environ.items() if k not in named}
-    env |= {"DJANGO_SETTINGS_MODULE": "config.settings", "DJANGO_DEBUG": "1"}
-    result = subprocess.run(
-        [sys.executable, str(settings.BASE_DIR / "manage.py"), "diffsettings", "--all"],
-        env=env | extra,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    result = manage_py("diffsettings", "--all", env=extra, unset=named, check=True)
     # Object reprs differ by address between processes.
     return re.sub(r" at 0x[0-9a-f]+", "", result.stdout)
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
 
 import pytest
@@ -12,25 +10,11 @@ from django.conf import settings
 from django.db import connection
 
 from config.startup import needs_database
-
-MANAGE = settings.BASE_DIR / "manage.py"
+from tests.helpers import manage_py
 
 
 def manage(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DJANGO_DEBUG": "1",
-        "DATABASE_URL": database_url,
-    }
-    return subprocess.run(
-        [sys.executable, str(MANAGE), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return manage_py(*args, env={"DATABASE_URL": database_url})
 
 
 @pytest.mark.skipif(

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import subprocess
 import sys
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.http import HttpResponse
 from django.test import Client, RequestFactory
 from django.utils.log import log_response
 
 from history.request_log import REQUEST_FIELDS, JsonFormatter
 from tests.conftest import bearer
+from tests.helpers import manage_py
 
 GRAPHQL = "/graphql/"
 
@@ -163,20 +162,7 @@ def test_the_json_formatter_keeps_a_traceback() -> None:
 
 
 def run_shell(code: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(settings.BASE_DIR / "manage.py"), "shell", "-c", code],
-        env={
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DJANGO_DEBUG": "1",
-            "DATABASE_URL": "",
-            **env,
-        },
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return manage_py("shell", "-c", code, env={"DATABASE_URL": "", **env})
 
 
 def test_log_format_json_switches_every_line_to_json() -> None:
