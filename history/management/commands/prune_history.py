@@ -1,0 +1,83 @@
+"""`manage.py prune_history`: delete old versions, keeping each live object's
+latest one, and record the prune in the audit trail."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+from tqdm import tqdm
+
+from history.management.cli import models_named
+from history.retention import history_prunable, history_prune
+
+
+class Command(BaseCommand):
+    help = (
+        "Delete the versions of tracked models written more than N days ago, "
+        "except each live object's latest version, so every live object keeps "
+        "its current values on record; the versions kept stay exactly as "
+        "stored. A real run records what it deleted in the audit trail (a "
+        "changeset with the reason 'pruned N versions of MODEL older than "
+        "DATE', and a history.Pruning row); --dry-run only reports the counts "
+        "per model. This is the only command that deletes versions: "
+        "simple-history's clean_old_history and clean_duplicate_history refuse."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--older-than-days",
+            type=int,
+            required=True,
+            metavar="N",
+            help="Prune versions written more than N days ago (N >= 1).",
+        )
+        parser.add_argument(
+            "--model",
+            metavar="NAME",
+            help="Only this tracked model, as app_label.model (e.g. "
+            "products.product), in any case. Default: every tracked model.",
+        )
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Report how many versions of each model would go; write nothing.",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        days = options["older_than_days"]
+        if days < 1:
+            raise CommandError("--older-than-days must be at least 1.")
+        models_ = models_named(options["model"])
+        cutoff = timezone.now() - datetime.timedelta(days=days)
+        dry_run = options["dry_run"]
+        verb = "would prune" if dry_run else "pruned"
+        total = 0
+        for model in models_:
+            label = model._meta.label_lower
+            expected = (
+                0 if dry_run else history_prunable(model=model, cutoff=cutoff).count()
+            )
+            with tqdm(
+                total=expected,
+                desc=label,
+                unit=" versions",
+                file=self.stderr._out,
+                disable=dry_run or None,  # only on a terminal
+            ) as bar:
+                result = history_prune(
+                    model=model, cutoff=cutoff, dry_run=dry_run, on_chunk=bar.update
+                )
+            total += result.count
+            self.stdout.write(
+                f"{label}: {verb} {result.count} versions older than "
+                f"{cutoff:%Y-%m-%d %H:%M:%S %Z}."
+            )
+        if dry_run:
+            self.stdout.write(
+                f"Dry run: {total} versions would go; nothing was written."
+            )
+        else:
+            self.stdout.write(f"Pruned {total} versions in all.")
