@@ -11,7 +11,7 @@ PORT ?= 8000
 # Development defaults; production sets DJANGO_DEBUG=0 and DJANGO_SECRET_KEY.
 export DJANGO_DEBUG ?= 1
 
-.PHONY: install run test lint format schema bench clean
+.PHONY: install run test lint format schema bench clean manage
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ run: install  ## Migrate, seed demo data and serve GraphiQL on http://$(HOST):$(
 	# No proxy runs in front: uvicorn must not take client addresses from
 	# X-Forwarded-For (set FORWARDED_ALLOW_IPS to your proxies if one does).
 	FORWARDED_ALLOW_IPS="$${FORWARDED_ALLOW_IPS-}" $(BIN)/uvicorn config.asgi:application --host $(HOST) --port $(PORT)
+
+manage: install  ## Run a management command: make manage ARGS="export_history --help"
+	$(BIN)/python manage.py $(ARGS)
 
 test: install  ## Run the whole test suite
 	$(BIN)/pytest
