@@ -173,3 +173,29 @@ def run_together(*calls: Callable[[], Any]) -> list[Any]:
 def slow_version_writes(**kwargs: Any) -> None:
     """A `pre_create_historical_record` receiver that delays each version write."""
     time.sleep(0.2)  # widen the window in which a racing writer could interleave
+
+
+def command_help(name: str) -> str:
+    """What `manage.py NAME --help` prints, run as a user runs it: in a process
+    of its own, so Django picks the command the way `manage.py` does."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    result = subprocess.run(
+        [sys.executable, str(root / "manage.py"), name, "--help"],
+        cwd=root,
+        env={
+            **os.environ,
+            "DJANGO_DEBUG": "1",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return " ".join(result.stdout.split())  # argparse wraps lines

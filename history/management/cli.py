@@ -59,8 +59,9 @@ def parse_moment(
         CommandError: the text is neither.
     """
     try:
-        moment = parse_datetime(text)
-        day = None if moment is not None else parse_date(text)
+        # The date first: `parse_datetime` takes a bare date as midnight.
+        day = parse_date(text)
+        moment = None if day is not None else parse_datetime(text)
     except ValueError:
         moment = day = None
     if moment is None and day is None:
