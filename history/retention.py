@@ -20,7 +20,12 @@ from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from history.models import Changeset, Pruning
-from history.tracking import NEWEST_FIRST, history_model_for
+from history.tracking import (
+    NEWEST_FIRST,
+    history_model_for,
+    m2m_fields,
+    m2m_history_model,
+)
 from history.versions import user_snapshot
 
 CHUNK_SIZE = 1000
@@ -73,8 +78,8 @@ def history_prune(
     """Delete the versions of `model` written before `cutoff`, keeping each live
     object's latest version, in one transaction.
 
-    Versions are deleted in chunks of `CHUNK_SIZE` by history id (with the
-    many-to-many rows they recorded), so memory stays flat. A real run that
+    Versions are deleted in chunks of `CHUNK_SIZE` by history id, with the
+    many-to-many rows they recorded, so memory stays flat. A real run that
     deletes anything writes a `Changeset` with the reason "pruned N versions
     of <model> older than <cutoff>" and a `Pruning` row.
 
@@ -90,7 +95,7 @@ def history_prune(
     if dry_run:
         return PruneResult(model=label, cutoff=cutoff, count=prunable.count())
     with transaction.atomic():
-        count = _delete_in_chunks(prunable, on_chunk=on_chunk)
+        count = _delete_in_chunks(model, prunable, on_chunk=on_chunk)
         if not count:
             return PruneResult(model=label, cutoff=cutoff, count=0)
         return PruneResult(
@@ -102,9 +107,15 @@ def history_prune(
 
 
 def _delete_in_chunks(
-    prunable: QuerySet[Any], *, on_chunk: Callable[[int], None] | None
+    model: type[models.Model],
+    prunable: QuerySet[Any],
+    *,
+    on_chunk: Callable[[int], None] | None,
 ) -> int:
     history_model = prunable.model
+    # simple-history's many-to-many rows point at their version without a
+    # constraint (DO_NOTHING): they are deleted with it here, or left orphaned.
+    m2m_rows = [m2m_history_model(model, field) for field in m2m_fields(model)]
     deleted = 0
     last_id = 0
     while True:
@@ -115,8 +126,8 @@ def _delete_in_chunks(
         )
         if not ids:
             return deleted
-        # The ORM's delete, not raw SQL: it takes the many-to-many rows the
-        # versions recorded along.
+        for rows in m2m_rows:
+            rows.objects.filter(history_id__in=ids).delete()
         history_model.objects.filter(history_id__in=ids).delete()
         deleted += len(ids)
         last_id = ids[-1]
