@@ -173,7 +173,7 @@ def test_bad_dates_are_refused_plainly(options: dict[str, str], message: str) ->
 
 def test_user_filters_by_who_made_the_change_even_once_deleted() -> None:
     lamp_life()
-    bob = UserFactory(username="bob", is_superuser=True)
+    bob: Any = UserFactory(username="bob", is_superuser=True)
     product_create(
         data={"name": "Mug", "price": Decimal("2.00")}, actor=bob, reason="New"
     )

@@ -147,7 +147,8 @@ def test_a_prune_is_recorded_in_the_audit_trail() -> None:
     assert pruning.user is None
     assert before - datetime.timedelta(days=30, seconds=5) < pruning.cutoff
     assert pruning.cutoff <= timezone.now() - datetime.timedelta(days=30)
-    changeset = Changeset.objects.get(pk=pruning.changeset_id)
+    changeset = pruning.changeset
+    assert changeset is not None
     assert changeset.history_change_reason == (
         f"pruned 4 versions of products.product older than {pruning.cutoff.isoformat()}"
     )
