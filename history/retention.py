@@ -73,7 +73,7 @@ def history_prune(
     cutoff: datetime.datetime,
     actor: Any | None = None,
     dry_run: bool = False,
-    on_chunk: Callable[[int], None] | None = None,
+    on_chunk: Callable[[int], object] | None = None,
 ) -> PruneResult:
     """Delete the versions of `model` written before `cutoff`, keeping each live
     object's latest version, in one transaction.
@@ -110,7 +110,7 @@ def _delete_in_chunks(
     model: type[models.Model],
     prunable: QuerySet[Any],
     *,
-    on_chunk: Callable[[int], None] | None,
+    on_chunk: Callable[[int], object] | None,
 ) -> int:
     history_model = prunable.model
     # simple-history's many-to-many rows point at their version without a

@@ -4,7 +4,8 @@ a progress bar, and refusing simple-history's destructive commands."""
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from django.core.management.base import CommandError, OutputWrapper
@@ -79,19 +80,39 @@ def parse_moment(
 
 
 def progress(
-    items: Iterable[T], *, total: int | None, stream: OutputWrapper, unit: str
+    items: Iterable[T],
+    *,
+    total: Callable[[], int],
+    stream: OutputWrapper,
+    unit: str,
 ) -> Iterator[T]:
     """`items`, with a progress bar on `stream` (the command's stderr) when it
-    is a terminal; nothing is drawn into a file or a pipe."""
-    bar: Any = tqdm(
-        items,
-        total=total,
-        unit=f" {unit}",
-        file=stream._out,
-        disable=None,  # only on a terminal
-        dynamic_ncols=True,
-    )
-    yield from bar
+    is a terminal; nothing is drawn into a file or a pipe, and `total` (which
+    may cost a query) is then not called."""
+    with progress_bar(total=total, stream=stream, unit=unit) as advance:
+        for item in items:
+            yield item
+            advance(1)
+
+
+@contextmanager
+def progress_bar(
+    *,
+    total: Callable[[], int],
+    stream: OutputWrapper,
+    unit: str,
+    label: str | None = None,
+) -> Iterator[Callable[[int], object]]:
+    """A progress bar on `stream` when it is a terminal, advanced by the
+    callable yielded; a no-op (and `total` uncalled) otherwise."""
+    out: Any = stream._out
+    if not out.isatty():
+        yield lambda _done: None
+        return
+    with tqdm(
+        total=total(), desc=label, unit=f" {unit}", file=out, dynamic_ncols=True
+    ) as bar:
+        yield bar.update
 
 
 class RefuseOnTrackedModels:

@@ -285,3 +285,24 @@ def test_memory_stays_flat_however_many_versions() -> None:
 
     # Loading every version would take about four times the memory.
     assert large < small * 1.5, (small, large)
+
+
+class Terminal(io.StringIO):
+    """A stream that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_terminal_gets_a_progress_bar_and_a_pipe_none() -> None:
+    lamp_life()
+    terminal = Terminal()
+    piped = io.StringIO()
+
+    call_command("export_history", stdout=io.StringIO(), stderr=terminal)
+    call_command("export_history", stdout=io.StringIO(), stderr=piped)
+
+    assert "100%" in terminal.getvalue()
+    assert "3/3 [" in terminal.getvalue()
+    assert "versions/s" in terminal.getvalue()
+    assert piped.getvalue() == ""

@@ -25,6 +25,7 @@ from products.services import (
 )
 from tests.factories import TagFactory
 from tests.helpers import command_help
+from tests.history.test_export_command import Terminal
 from tests.tracked.models import Note
 
 pytestmark = pytest.mark.django_db
@@ -288,3 +289,16 @@ def test_what_remains_still_reads_through_the_api(gql: Any, staff: Any) -> None:
             }
         }
     }
+
+
+def test_a_terminal_sees_the_prune_progress() -> None:
+    catalog()
+    age(HistoricalProduct, 40)
+    terminal = Terminal()
+
+    call_command(
+        "prune_history", older_than_days=30, stdout=io.StringIO(), stderr=terminal
+    )
+
+    assert "products.product: 100%" in terminal.getvalue()
+    assert "4/4 [" in terminal.getvalue()

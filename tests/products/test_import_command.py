@@ -154,6 +154,9 @@ def test_format_overrides_the_extension(tmp_path: Path) -> None:
         ("a.json", '[{"name": "Lamp",}]', "is not valid JSON"),
         ("a.json", '[{"name": "Lamp", "price": true}]', "price must be a number"),
         ("a.json", '[{"name": "Lamp", "price": 1, "category": 3}]', "by its name"),
+        ("a.json", '[{"name": "Lamp", "price": 1, "tags": [1]}]', "list of names"),
+        ("a.json", '[{"name": "Lamp", "price": 1, "tags": {}}]', "list of names"),
+        ("a.json", '[{"name": ["Lamp"], "price": 1}]', "name must be text"),
     ],
 )
 def test_bad_files_are_refused_and_nothing_is_written(

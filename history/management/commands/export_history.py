@@ -91,7 +91,7 @@ class Command(BaseCommand):
             ) from error
         rows = progress(
             history_export_rows(querysets),
-            total=history_export_count(querysets),
+            total=lambda: history_export_count(querysets),
             stream=self.stderr,
             unit="versions",
         )

@@ -8,9 +8,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
-from tqdm import tqdm
 
-from history.management.cli import models_named
+from history.management.cli import models_named, progress_bar
 from history.retention import history_prunable, history_prune
 
 
@@ -57,19 +56,16 @@ class Command(BaseCommand):
         total = 0
         for model in models_:
             label = model._meta.label_lower
-            expected = (
-                0 if dry_run else history_prunable(model=model, cutoff=cutoff).count()
-            )
-            with tqdm(
-                total=expected,
-                desc=label,
-                unit=" versions",
-                file=self.stderr._out,
-                disable=dry_run or None,  # only on a terminal
-            ) as bar:
-                result = history_prune(
-                    model=model, cutoff=cutoff, dry_run=dry_run, on_chunk=bar.update
-                )
+            if dry_run:
+                result = history_prune(model=model, cutoff=cutoff, dry_run=True)
+            else:
+                with progress_bar(
+                    total=history_prunable(model=model, cutoff=cutoff).count,
+                    stream=self.stderr,
+                    unit="versions",
+                    label=label,
+                ) as advance:
+                    result = history_prune(model=model, cutoff=cutoff, on_chunk=advance)
             total += result.count
             self.stdout.write(
                 f"{label}: {verb} {result.count} versions older than "

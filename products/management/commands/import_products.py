@@ -123,8 +123,19 @@ def _row(number: int, record: Mapping[str, Any]) -> dict[str, Any]:
             value = _number(number, key, value, Decimal)
         elif key == "quantity":
             value = _number(number, key, value, int)
-        elif key == "tags" and isinstance(value, str):
-            value = [name for name in value.split(TAG_SEPARATOR) if name.strip()]
+        elif key == "tags":
+            if isinstance(value, str):
+                value = value.split(TAG_SEPARATOR)
+            if not isinstance(value, list) or not all(
+                isinstance(name, str) for name in value
+            ):
+                raise CommandError(
+                    f"Row {number}: tags are names separated by "
+                    f"'{TAG_SEPARATOR}', or a list of names."
+                )
+            value = [name for name in value if name.strip()]
+        elif key in ("name", "description") and not isinstance(value, str):
+            raise CommandError(f"Row {number}: {key} must be text, not {value!r}.")
         row[key] = value
     return row
 
