@@ -69,11 +69,14 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Before simple_history: its `clean_duplicate_history` and
+    # `clean_old_history` commands are replaced by refusing ones of the same
+    # name (Django runs the first app's command).
+    "history",
     "simple_history",
     "strawberry_django",
     "axes",
     "accounts",
-    "history",
     "products",
     "schema",
 ]

@@ -155,6 +155,51 @@ class Changeset(models.Model):
         return f"Changeset {self.id} ({self.history_date:%Y-%m-%d %H:%M:%S})"
 
 
+class Pruning(models.Model):
+    """A record that `prune_history` deleted old versions of one tracked model.
+
+    Versions are never deleted silently: each prune writes one of these (and a
+    `Changeset` whose reason says the same), kept however often pruning runs.
+    """
+
+    pruned_at = models.DateTimeField(
+        db_index=True, help_text="When the versions were deleted."
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        db_constraint=False,
+        related_name="+",
+        help_text="Who pruned; null for a command run outside a request.",
+    )
+    model = models.CharField(
+        max_length=200, help_text="The tracked model, as app_label.model."
+    )
+    cutoff = models.DateTimeField(
+        help_text="Versions written before this moment were pruned."
+    )
+    count = models.PositiveBigIntegerField(help_text="How many versions were deleted.")
+    changeset = models.ForeignKey(
+        Changeset,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+        help_text="The changeset that records the prune in the audit trail.",
+    )
+
+    class Meta:
+        ordering = ("-pruned_at", "-id")
+
+    def __str__(self) -> str:
+        return (
+            f"Pruned {self.count} versions of {self.model} ({self.pruned_at:%Y-%m-%d})"
+        )
+
+
 def keyset_index_name(model: type[models.Model]) -> str:
     """The name of the keyset index of a historical model (at most 30 characters,
     as Django requires)."""

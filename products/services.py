@@ -380,8 +380,9 @@ def product_import(
 ) -> list[Product]:
     """Create many products at once, recording a CREATED version of each.
 
-    Rows take the fields of `product_create` but tags. Every row is validated
-    first; if one fails, nothing is written.
+    Rows take the fields of `product_create`, tags included (each version
+    records its product's tags). Every row is validated first; if one fails,
+    nothing is written.
     """
     require_permission(actor, Product, "add")
     cleaned_reason = clean_reason(reason, required=False)
@@ -391,10 +392,12 @@ def product_import(
         )
     _lock_categories(row.get("category") for row in rows)
     products = []
+    tag_ids: list[list[int]] = []
     errors: dict[str, list[ValidationError]] = {}
     for index, row in enumerate(rows):
         _check_staff_fields(actor, row)
-        fields, _ = _split({k: v for k, v in row.items() if k != "tags"})
+        fields, m2m = _split(row)
+        tag_ids.append(m2m.get("tags", []))
         product = Product()
         assign_fields(product, fields, allowed=PRODUCT_FIELDS)
         try:
@@ -425,6 +428,14 @@ def product_import(
             default_change_reason=cleaned_reason or "",
             default_date=date,
             custom_historical_attrs=user_snapshot(actor),
+        )
+        # Inside the block: the versions are completed on leaving it, and
+        # record the tags each product has by then.
+        through: Any = Product.tags.through
+        through.objects.bulk_create(
+            through(product_id=product.pk, tag_id=tag_id)
+            for product, ids in zip(products, tag_ids, strict=True)
+            for tag_id in ids
         )
     return products_by_pk([product.pk for product in created])
 

@@ -203,3 +203,11 @@ def manage_py(
         timeout=60,
         check=check,
     )
+
+
+def command_help(name: str) -> str:
+    """What `manage.py NAME --help` prints, run as a user runs it: in a process
+    of its own, so Django picks the command the way `manage.py` does."""
+    result = manage_py(name, "--help", env={})
+    assert result.returncode == 0, result.stderr
+    return " ".join(result.stdout.split())  # argparse wraps lines
