@@ -97,7 +97,7 @@ def delete_selected_with_reason(
         post = request.POST.copy()
         post.pop("post")
         request.POST = post  # type: ignore[assignment]
-    return delete_selected(modeladmin, request, queryset)  # type: ignore[no-any-return]
+    return delete_selected(modeladmin, request, queryset)
 
 
 delete_selected_with_reason.short_description = (  # type: ignore[attr-defined]
@@ -241,7 +241,7 @@ class TrackedModelAdmin(ServiceWritesMixin, SimpleHistoryAdmin):
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
 
-    def history_form_view(  # type: ignore[override]
+    def history_form_view(
         self,
         request: HttpRequest,
         object_id: str,
