@@ -12,7 +12,9 @@ from django.contrib import messages
 from django.contrib.admin.actions import delete_selected
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db import models, transaction
+from django.db.models import Exists, OuterRef
 from django.forms import ModelForm
 from django.http import (
     Http404,
@@ -22,12 +24,17 @@ from django.http import (
     HttpResponseRedirect,
 )
 from django.shortcuts import render
-from django.urls import reverse
+from django.urls import path, reverse
 from simple_history.admin import SimpleHistoryAdmin
 
 from history.selectors import history_latest, history_versions
 from history.state import state_of
-from history.tracking import DELETED, tracked_fields
+from history.tracking import (
+    DELETED,
+    NEWEST_FIRST,
+    history_model_for,
+    tracked_fields,
+)
 from history.validation import MAX_REASON_LENGTH
 
 REASON_HELP = "Why you make this change; recorded with the version."
@@ -222,8 +229,9 @@ class TrackedModelAdmin(ServiceWritesMixin, SimpleHistoryAdmin):
     model's revert service (`services.revert`), with a required reason and the
     newest version the page saw as the expected latest, so a revert over a
     change made since is refused (STALE). Reverting a deleted object's version
-    restores it. simple-history's own revert (saving whatever is POSTed to the
-    version page) is not reachable.
+    restores it; `deleted/` lists the objects deleted and not restored. simple-
+    history's own revert (saving whatever is POSTed to the version page) is not
+    reachable.
     """
 
     require_reason = True
@@ -234,6 +242,53 @@ class TrackedModelAdmin(ServiceWritesMixin, SimpleHistoryAdmin):
     # simple-history's list shows the change reason itself.
     history_list_display = ("history_username", "history_request_id")
     version_template = "history/admin/version.html"
+    deleted_template = "history/admin/deleted.html"
+    change_list_template = "history/admin/change_list.html"
+    deleted_per_page = 100
+
+    def get_urls(self) -> list[Any]:
+        opts = self.model._meta
+        deleted = path(
+            "deleted/",
+            self.admin_site.admin_view(self.deleted_view),
+            name=f"{opts.app_label}_{opts.model_name}_deleted",
+        )
+        return [deleted, *super().get_urls()]
+
+    def deleted_view(self, request: HttpRequest) -> HttpResponse:
+        """The objects deleted and not restored, newest deletion first: each
+        deletion's version, linking to the object's history, where a version's
+        page restores it."""
+        if not self.has_view_history_or_change_history_permission(request):
+            raise PermissionDenied
+        request.current_app = self.admin_site.name
+        history_model = history_model_for(self.model)
+        pk_name = self.model._meta.pk.attname
+        newer = history_model.objects.filter(
+            **{pk_name: OuterRef(pk_name)}, history_id__gt=OuterRef("history_id")
+        )
+        deletions = (
+            history_model.objects.filter(history_type=DELETED)
+            .exclude(**{f"{pk_name}__in": self.model._default_manager.values("pk")})
+            .exclude(Exists(newer))
+            .order_by(*NEWEST_FIRST)
+        )
+        page = Paginator(deletions, self.deleted_per_page).get_page(
+            request.GET.get("p")
+        )
+        opts = self.model._meta
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Deleted {opts.verbose_name_plural}",
+            "opts": opts,
+            "page": page,
+            "rows": [
+                (version, self._version_url("history", getattr(version, pk_name)))
+                for version in page
+            ],
+            "changelist_url": self._version_url("changelist"),
+        }
+        return render(request, self.deleted_template, context)
 
     def save_related(
         self, request: HttpRequest, form: ModelForm[Any], formsets: Any, change: bool

@@ -8,7 +8,9 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from products.models import Category, Product
 from products.services import (
@@ -321,3 +323,60 @@ def test_an_unknown_version_is_a_404(admin_client: Client) -> None:
     ]
 
     assert [admin_client.get(page).status_code for page in pages] == [404, 404]
+
+
+def test_the_deleted_list_shows_each_deleted_object_once_until_restored(
+    admin_client: Client,
+) -> None:
+    lamp = product_create(data={"name": "Lamp", "price": "10.00"}, actor=None)
+    desk = product_create(data={"name": "Desk", "price": "20.00"}, actor=None)
+    product_create(data={"name": "Chair", "price": "30.00"}, actor=None)
+    lamp_created = latest_version(lamp)
+    product_delete(pk=lamp.pk, actor=None, reason="First removal")
+    admin_client.post(version_url(lamp, lamp_created), {"reason": "Back"})
+    product_delete(pk=lamp.pk, actor=None, reason="Second removal")
+    product_delete(pk=desk.pk, actor=None, reason="Broken")
+
+    changelist = admin_client.get(f"{PRODUCTS}/").content.decode()
+    listing = admin_client.get(f"{PRODUCTS}/deleted/").content.decode()
+
+    assert f'href="{PRODUCTS}/deleted/"' in changelist
+    assert listing.count(f'href="{PRODUCTS}/{lamp.pk}/history/"') == 1
+    assert listing.count(f'href="{PRODUCTS}/{desk.pk}/history/"') == 1
+    assert "Second removal" in listing
+    assert "First removal" not in listing
+    assert "Chair" not in listing
+
+    admin_client.post(
+        version_url(desk, latest_version(desk).prev_record), {"reason": "Fixed"}
+    )
+    listing = admin_client.get(f"{PRODUCTS}/deleted/").content.decode()
+    assert f'href="{PRODUCTS}/{desk.pk}/history/"' not in listing
+
+
+def test_the_deleted_list_needs_the_history_permission(
+    db: None, client: Client
+) -> None:
+    writer: Any = UserFactory(
+        username="writer", is_staff=True, permissions=["view_product", "change_product"]
+    )
+    client.force_login(writer)
+
+    assert client.get(f"{PRODUCTS}/deleted/").status_code == 403
+
+
+def test_the_deleted_list_costs_the_same_queries_for_one_or_many(
+    admin_client: Client,
+) -> None:
+    def deleted_list_queries(count: int) -> int:
+        for n in range(count):
+            doomed = product_create(data={"name": f"P{n}", "price": "1.00"}, actor=None)
+            product_delete(pk=doomed.pk, actor=None)
+        with CaptureQueriesContext(connection) as queries:
+            assert admin_client.get(f"{PRODUCTS}/deleted/").status_code == 200
+        return len(queries.captured_queries)
+
+    one = deleted_list_queries(1)
+    many = deleted_list_queries(6)
+
+    assert one == many
