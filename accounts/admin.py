@@ -3,8 +3,8 @@
 A token is created by `create_api_token`, which shows it once; the admin has no
 add form (nothing here could show a token) and never shows a digest. Staff with
 `accounts.change_apitoken` revoke tokens with the "Revoke" action, through
-`api_token_revoke`. Tokens are not deleted here: a revoked token stays listed,
-as evidence of who could act as whom.
+`api_token_revoke`; a revoked token stays listed, as evidence of who could act
+as whom. Deleting a token (or its user) needs `accounts.delete_apitoken`.
 """
 
 from __future__ import annotations
@@ -49,11 +49,6 @@ class ApiTokenAdmin(admin.ModelAdmin):
         if obj is not None:
             return False
         return super().has_change_permission(request, obj)
-
-    def has_delete_permission(
-        self, request: HttpRequest, obj: ApiToken | None = None
-    ) -> bool:
-        return False
 
     @admin.action(description="Revoke the selected tokens", permissions=["change"])
     def revoke_tokens(
