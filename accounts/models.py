@@ -22,6 +22,11 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the token last authenticated a request, to the minute.",
+    )
 
     class Meta:
         ordering = ("-created_at",)

@@ -9,11 +9,13 @@ import secrets
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import ApiToken
 
 TOKEN_PREFIX = "hist_"
+LAST_USE_PRECISION = datetime.timedelta(minutes=1)
 
 
 class InvalidToken(Exception):
@@ -66,4 +68,20 @@ def api_token_authenticate(raw: str) -> Any:
         raise InvalidToken("This bearer token has expired.")
     if not token.user.is_active:
         raise InvalidToken("The user of this bearer token is inactive.")
+    api_token_mark_used(token=token)
     return token.user
+
+
+def api_token_mark_used(*, token: ApiToken) -> None:
+    """Record that `token` authenticated a request, at most once a minute: one
+    UPDATE when the recorded use is older than `LAST_USE_PRECISION`, none
+    otherwise. Concurrent requests race for that UPDATE; its condition lets
+    one of them write."""
+    now = timezone.now()
+    stale = now - LAST_USE_PRECISION
+    if token.last_used_at is not None and token.last_used_at > stale:
+        return
+    ApiToken.objects.filter(
+        Q(last_used_at__isnull=True) | Q(last_used_at__lte=stale), pk=token.pk
+    ).update(last_used_at=now)
+    token.last_used_at = now

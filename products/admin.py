@@ -16,9 +16,11 @@ from products.services import (
     PRODUCT_FIELDS,
     category_create,
     category_delete,
+    category_revert,
     category_update,
     product_create,
     product_delete,
+    product_revert,
     product_update,
     tag_delete,
 )
@@ -45,7 +47,10 @@ class ProductAdmin(TrackedModelAdmin):
     list_filter = ("category",)
     search_fields = ("name", "description")
     services = AdminServices(
-        create=product_create, update=product_update, delete=product_delete
+        create=product_create,
+        update=product_update,
+        delete=product_delete,
+        revert=product_revert,
     )
     service_fields = (*PRODUCT_FIELDS, "tags")
 
@@ -65,7 +70,10 @@ class CategoryAdmin(TrackedModelAdmin):
     list_display = ("id", "name", "updated_at")
     search_fields = ("name",)
     services = AdminServices(
-        create=category_create, update=category_update, delete=category_delete
+        create=category_create,
+        update=category_update,
+        delete=category_delete,
+        revert=category_revert,
     )
     service_fields = CATEGORY_FIELDS
 

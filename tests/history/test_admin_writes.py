@@ -91,7 +91,8 @@ def test_deleting_an_empty_category_in_the_admin_records_who(admin_client, root)
     lighting = category_create(data={"name": "Lighting"}, actor=None)
 
     response = admin_client.post(
-        f"/admin/products/category/{lighting.pk}/delete/", {"post": "yes"}
+        f"/admin/products/category/{lighting.pk}/delete/",
+        {"post": "yes", "reason": "Gone"},
     )
 
     assert response.status_code == 302, response.content
@@ -107,7 +108,8 @@ def test_the_admin_refuses_deleting_a_category_with_products(admin_client):
     )
 
     response = admin_client.post(
-        f"/admin/products/category/{lighting.pk}/delete/", {"post": "yes"}
+        f"/admin/products/category/{lighting.pk}/delete/",
+        {"post": "yes", "reason": "Gone"},
     )
 
     assert response.status_code == 200
@@ -121,7 +123,7 @@ def test_deleting_a_product_in_the_admin_records_who_and_its_tags(admin_client, 
     )
 
     response = admin_client.post(
-        f"/admin/products/product/{lamp.pk}/delete/", {"post": "yes"}
+        f"/admin/products/product/{lamp.pk}/delete/", {"post": "yes", "reason": "Gone"}
     )
 
     assert response.status_code == 302, response.content
@@ -140,6 +142,7 @@ def product_form(product: Product, **changes: Any) -> dict[str, Any]:
         "category": product.category_id or "",
         "tags": [tag.pk for tag in product.tags.all()],
         "supplier_cost": "",
+        "reason": "Catalog review",
     }
     form.update(changes)
     return form
@@ -232,6 +235,7 @@ def test_adding_a_product_in_the_admin_records_one_version(admin_client, root):
             "category": "",
             "tags": [],
             "supplier_cost": "",
+            "reason": "New stock",
         },
     )
 
@@ -240,19 +244,27 @@ def test_adding_a_product_in_the_admin_records_one_version(admin_client, root):
     assert (version.history_type, version.history_user_id) == ("+", root.pk)
 
 
-def test_versions_cannot_be_saved_through_the_admin(admin_client):
+def test_values_posted_to_a_version_page_are_never_saved(admin_client):
+    """simple-history's revert saved whatever was POSTed to a version's page;
+    here a POST is a revert to that version's own values through the service,
+    and without a reason it writes nothing."""
     lamp = product_create(data={"name": "Lamp", "price": "1.00"}, actor=None)
     product_update(pk=lamp.pk, data={"name": "Desk lamp"}, actor=None)
     first = HistoricalProduct.objects.filter(id=lamp.pk).last()
     url = f"/admin/products/product/{lamp.pk}/history/{first.history_id}/"
 
     assert admin_client.get(url).status_code == 200
-    response = admin_client.post(url, product_form(first.instance))
+    posted = product_form(first.instance, name="Forged", price="9.99", reason="")
+    refused = admin_client.post(url, posted, follow=True)
+    reverted = admin_client.post(url, {**posted, "reason": "Undo the rename"})
 
-    assert response.status_code == 403
+    assert "REASON_REQUIRED" in refused.content.decode()
+    assert reverted.status_code == 302
     lamp.refresh_from_db()
-    assert lamp.name == "Desk lamp"
-    assert HistoricalProduct.objects.filter(id=lamp.pk).count() == 2
+    assert (lamp.name, str(lamp.price)) == ("Lamp", "1.00")
+    latest = HistoricalProduct.objects.filter(id=lamp.pk).first()
+    assert latest.history_reverted_from_id == first.history_id
+    assert HistoricalProduct.objects.filter(id=lamp.pk).count() == 3
 
 
 def test_the_admin_history_pages_need_the_history_permission(db, client):

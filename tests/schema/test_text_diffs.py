@@ -134,9 +134,10 @@ def test_diff_against_over_a_page_costs_the_same_queries_whatever_its_size(
             "against": version_gid(created),
         }
         # The bearer token written for the request (3: savepoint, insert,
-        # release), the token and the permissions read (2), the product and its
-        # page of versions (2), and one batch of versions for every `diff` (1).
-        with django_assert_num_queries(8):
+        # release) and used once (2: read, last use), the token and the
+        # permissions read (2), the product and its page of versions (2), and
+        # one batch of versions for every `diff` (1).
+        with django_assert_num_queries(10):
             answers[first] = gql(DIFF_PAGE, variables, user=editor)
 
     edges = answers[12]["data"]["product"]["history"]["edges"]
