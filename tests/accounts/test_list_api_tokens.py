@@ -62,6 +62,7 @@ def test_tokens_are_listed_newest_first_with_their_status() -> None:
         "created",
         "expires",
         "revoked",
+        "last used",
         "status",
     ]
     assert rows[1:] == [
@@ -72,6 +73,7 @@ def test_tokens_are_listed_newest_first_with_their_status() -> None:
             when(t.created_at),
             when(t.expires_at),
             when(t.revoked_at),
+            when(t.last_used_at),
             status,
         ]
         for t, status in (

@@ -11,15 +11,12 @@ from django.utils import timezone
 
 from accounts.models import ApiToken
 
-# Shown when the token model records it (a later migration may add it).
-LAST_USED = "last_used_at"
-
 
 class Command(BaseCommand):
     help = (
         "List bearer tokens, newest first: prefix, owner, name, when created, "
-        "when it expires, when it was revoked (and when last used, where tokens "
-        "record it), and whether it works now. Only the prefix is shown: tokens "
+        "when it expires, when it was revoked, when last used (to the minute), "
+        "and whether it works now. Only the prefix is shown: tokens "
         "are stored hashed. Revoke one with revoke_api_token PREFIX."
     )
 
@@ -45,11 +42,16 @@ class Command(BaseCommand):
         now = timezone.now()
         if options["active"]:
             tokens = tokens.filter(revoked_at__isnull=True).exclude(expires_at__lte=now)
-        with_last_use = any(f.name == LAST_USED for f in ApiToken._meta.get_fields())
-        header = ["prefix", "owner", "name", "created", "expires", "revoked"]
-        if with_last_use:
-            header.append("last used")
-        header.append("status")
+        header = [
+            "prefix",
+            "owner",
+            "name",
+            "created",
+            "expires",
+            "revoked",
+            "last used",
+            "status",
+        ]
         rows = [header]
         for token in tokens.iterator(chunk_size=500):
             row = [
@@ -59,10 +61,9 @@ class Command(BaseCommand):
                 _when(token.created_at),
                 _when(token.expires_at),
                 _when(token.revoked_at),
+                _when(token.last_used_at),
+                _status(token, now),
             ]
-            if with_last_use:
-                row.append(_when(getattr(token, LAST_USED)))
-            row.append(_status(token, now))
             rows.append(row)
         if len(rows) == 1:
             self.stdout.write("No tokens.")
