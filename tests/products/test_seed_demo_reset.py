@@ -64,6 +64,7 @@ def test_a_second_run_says_the_data_is_there_and_how_to_reset() -> None:
 @override_settings(DEBUG=True)
 def test_reset_wipes_the_catalog_and_its_history_and_seeds_the_same_again() -> None:
     seed()
+    seed(reset=True)
     first = demo()
     product_create(
         data={"name": "Extra", "price": Decimal("1.00"), "tags": ["extra"]},
@@ -80,6 +81,9 @@ def test_reset_wipes_the_catalog_and_its_history_and_seeds_the_same_again() -> N
 
     assert "Demo data is ready." in out
     assert demo() == first
+    # The ids restart, as the README's tour names them.
+    assert [p["pk"] for p in first["products"]] == [1, 2]
+    assert first["versions"][0][0] == 1
     assert not Tag.objects.filter(name="extra").exists()
     assert not Pruning.objects.exists()
 
@@ -99,7 +103,7 @@ def test_reset_is_refused_without_debug_and_changes_nothing() -> None:
 
 
 def test_force_allows_reset_without_debug() -> None:
-    seed()
+    seed(reset=True, force=True)
     first = demo()
     product_create(data={"name": "Extra", "price": Decimal("1.00")}, actor=None)
 

@@ -229,6 +229,16 @@ def _wipe_catalog() -> None:
         model__in=[model._meta.label_lower for model in catalog]
     ).delete()
     connection = connections[router.db_for_write(Product)]
+    postgresql = connection.vendor == "postgresql"
+    if postgresql:
+        # PostgreSQL refuses to TRUNCATE a table with deferred foreign-key
+        # checks pending in the transaction: run them now (Django declares
+        # every foreign key deferrable, initially deferred, which is restored).
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     connection.ops.execute_sql_flush(
         connection.ops.sql_flush(no_style(), sorted(tables), reset_sequences=True)
     )
+    if postgresql:
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
