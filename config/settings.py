@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "history",
     "products",
     "schema",
+    "web",
 ]
 
 # Modules the GraphQL layer imports to declare the types of tracked models.

@@ -1,7 +1,7 @@
-"""URL routes: the GraphQL endpoint and the admin."""
+"""URL routes: the GraphQL endpoint, the admin and the version-history page."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from schema.context import GraphQLView
 from schema.root import schema
@@ -14,6 +14,7 @@ urlpatterns = [
     path("graphql/", graphql_view),
     # Without the slash too: a redirect would drop a POST's body.
     path("graphql", graphql_view),
+    path("", include("web.urls")),
 ]
 
 # Errors outside GraphQL are JSON too.
