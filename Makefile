@@ -20,10 +20,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)  ## Create .venv and install the project with its dev tools
 
-run: install  ## Migrate, seed demo data and serve GraphiQL on http://$(HOST):$(PORT)/graphql/
+run: install  ## Migrate, seed demo data and serve the page at / and GraphiQL at /graphql/
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
-	@echo "GraphQL and GraphiQL: http://$(HOST):$(PORT)/graphql/  admin: http://$(HOST):$(PORT)/admin/"
+	@echo "Version history: http://$(HOST):$(PORT)/  GraphQL and GraphiQL: http://$(HOST):$(PORT)/graphql/  admin: http://$(HOST):$(PORT)/admin/"
 	# No proxy runs in front: uvicorn must not take client addresses from
 	# X-Forwarded-For (set FORWARDED_ALLOW_IPS to your proxies if one does).
 	FORWARDED_ALLOW_IPS="$${FORWARDED_ALLOW_IPS-}" $(BIN)/uvicorn config.asgi:application --host $(HOST) --port $(PORT)

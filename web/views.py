@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_safe
@@ -41,7 +42,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
-def _secured(response: HttpResponse) -> HttpResponse:
+def _secured(response: HttpResponseBase) -> HttpResponseBase:
     response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     response["Referrer-Policy"] = "same-origin"
     response["X-Content-Type-Options"] = "nosniff"
@@ -50,7 +51,7 @@ def _secured(response: HttpResponse) -> HttpResponse:
 
 @require_safe
 @ensure_csrf_cookie
-def web_index(request: HttpRequest) -> HttpResponse:
+def web_index(request: HttpRequest) -> HttpResponseBase:
     """The page; it sets the `csrftoken` cookie the API's session login needs."""
     response = render(request, "web/index.html")
     response["Cache-Control"] = "no-cache"
@@ -58,13 +59,11 @@ def web_index(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
-def web_asset(request: HttpRequest, name: str) -> HttpResponse:
+def web_asset(request: HttpRequest, name: str) -> HttpResponseBase:
     """One of the page's assets, by name; revalidated on every load."""
     content_type = ASSETS.get(name)
     if content_type is None:
         raise Http404("No such asset.")
-    response = FileResponse(
-        (ASSET_DIR / name).open("rb"), content_type=content_type
-    )
+    response = FileResponse((ASSET_DIR / name).open("rb"), content_type=content_type)
     response["Cache-Control"] = "no-cache"
     return _secured(response)

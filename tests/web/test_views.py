@@ -36,7 +36,7 @@ def test_each_asset_is_served_with_its_type(client: Client, name: str) -> None:
     assert response.status_code == 200
     assert response["Content-Type"] == ASSETS[name]
     assert response["X-Content-Type-Options"] == "nosniff"
-    assert b"".join(response.streaming_content) == (STATIC / name).read_bytes()
+    assert response.getvalue() == (STATIC / name).read_bytes()
 
 
 def test_every_file_the_page_imports_is_served() -> None:

@@ -557,7 +557,7 @@ async function changeset(id) {
   screen("Changeset",
     el("p", { class: "meta" }, "By ", el("strong", {}, set.historyUser ? set.historyUser.username : "a background job"), " · ", when(set.historyDate)),
     el("p", { class: "why" }, set.historyChangeReason ? `Why: ${set.historyChangeReason}` : "No reason given."),
-    el("h2", {}, `${set.versions.totalCount} versions`), list, form);
+    el("h2", {}, `${set.versions.totalCount} ${set.versions.totalCount === 1 ? "version" : "versions"}`), list, form);
 }
 
 // ---- Routing -----------------------------------------------------------
