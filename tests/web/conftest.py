@@ -8,16 +8,15 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
+
+from tests.test_live_server import wait_until_answering
 
 HOST = "127.0.0.1"  # loopback only
 PORTS = range(8501, 8510)  # the ports these tests may use
-STARTUP_SECONDS = 30
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -65,8 +64,7 @@ def web_server() -> Iterator[str]:
             check=True,
         )
         port = free_port()
-        log_path = Path(directory) / "server.log"
-        with log_path.open("w") as log:
+        with tempfile.TemporaryFile("w+") as log:
             server = subprocess.Popen(
                 [
                     sys.executable,
@@ -87,19 +85,7 @@ def web_server() -> Iterator[str]:
             )
             url = f"http://{HOST}:{port}"
             try:
-                deadline = time.monotonic() + STARTUP_SECONDS
-                while True:
-                    if server.poll() is not None:
-                        raise RuntimeError(f"server exited: {log_path.read_text()}")
-                    try:
-                        httpx.get(f"{url}/", timeout=1)
-                        break
-                    except httpx.TransportError:
-                        if time.monotonic() > deadline:
-                            raise RuntimeError(
-                                f"server did not answer: {log_path.read_text()}"
-                            ) from None
-                        time.sleep(0.2)
+                wait_until_answering(f"{url}/graphql/", server, log)
                 yield url
             finally:
                 server.terminate()

@@ -76,6 +76,13 @@ def version(page: Any, history_id: int) -> Any:
     return page.locator(f'article[data-history-id="{history_id}"]')
 
 
+def form_panel(page: Any, heading: str) -> Any:
+    """The panel whose heading matches the regular expression HEADING."""
+    return page.locator(
+        "section.panel", has=page.get_by_role("heading", name=re.compile(heading))
+    )
+
+
 def versions(page: Any) -> Any:
     return page.locator("article.version")
 
@@ -121,9 +128,7 @@ def test_compare_two_versions(page: Any, web_server: str) -> None:
         "checkbox"
     ).check()
     compare.click()
-    panel = page.locator(
-        "section.panel", has=page.get_by_role("heading", name=re.compile("→ version"))
-    )
+    panel = form_panel(page, "→ version")
     expect(panel.locator('dd[data-field="price"]')).to_have_text(
         "29.90 → 24.90 (-5.00)"
     )
@@ -149,10 +154,7 @@ def test_revert_some_fields_after_a_preview(page: Any, web_server: str) -> None:
     open_timeline(page, "Desk lamp")
     created = page.locator("article", has_text="New in the catalog")
     created.get_by_role("button", name=re.compile("^Revert to version")).click()
-    panel = page.locator(
-        "section.panel",
-        has=page.get_by_role("heading", name=re.compile("^Revert to version")),
-    )
+    panel = form_panel(page, "^Revert to version")
     panel.get_by_role("checkbox", name="Price").wait_for()
     for field in ("Description", "Quantity", "Tags"):
         panel.get_by_role("checkbox", name=field).uncheck()
@@ -196,10 +198,7 @@ def test_a_concurrent_change_makes_the_revert_stale(page: Any, web_server: str) 
     versions(page).first.get_by_role(
         "button", name=re.compile("^Revert to version")
     ).click()
-    panel = page.locator(
-        "section.panel",
-        has=page.get_by_role("heading", name=re.compile("^Revert to version")),
-    )
+    panel = form_panel(page, "^Revert to version")
     panel.get_by_label("Reason (required)").fill("Undo the stock count")
     panel.get_by_role("button", name="Preview").click()
     expect(panel.get_by_role("alert")).to_contain_text("STALE")
@@ -216,10 +215,7 @@ def test_restore_a_deleted_product(page: Any, web_server: str) -> None:
     page.locator("article", has_text="Sold out").get_by_role(
         "button", name=re.compile("^Revert to version")
     ).click()
-    panel = page.locator(
-        "section.panel",
-        has=page.get_by_role("heading", name=re.compile("^Restore from version")),
-    )
+    panel = form_panel(page, "^Restore from version")
     panel.get_by_label("Reason (required)").fill("Back in the range")
     panel.get_by_role("button", name="Preview").click()
     panel.get_by_role("button", name="Confirm revert").click()

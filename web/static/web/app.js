@@ -70,6 +70,34 @@ function showSignedIn(signedIn) {
   document.getElementById("whoami").textContent = signedIn ? `Signed in as ${viewer.username}` : "";
 }
 
+// A write shown first as a dry run: the form's submit (reason required) shows
+// what would change, and `confirm` performs it.
+function previewThenConfirm({ form, reason, preview, confirm, hint, showPreview, perform }) {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    confirm.hidden = true;
+    if (!reason.value.trim()) {
+      preview.replaceChildren(el("p", { class: "error", role: "alert" }, hint));
+      reason.focus();
+      return;
+    }
+    try {
+      preview.replaceChildren(el("h3", {}, "Preview"), ...(await showPreview()));
+      confirm.hidden = false;
+    } catch (error) {
+      preview.replaceChildren(problem(error));
+    }
+  });
+  confirm.addEventListener("click", async () => {
+    try {
+      await perform();
+    } catch (error) {
+      preview.replaceChildren(problem(error));
+      confirm.hidden = true;
+    }
+  });
+}
+
 // ---- Signing in and out ------------------------------------------------
 
 function signIn() {
@@ -350,31 +378,15 @@ async function timeline(objectId) {
       );
       return unwrap(data.revert);
     };
-    form.addEventListener("submit", async (event) => {
-      event.preventDefault();
-      confirm.hidden = true;
-      if (!reason.value.trim()) {
-        preview.replaceChildren(el("p", { class: "error", role: "alert" }, "Give a reason: it is stored with the new version."));
-        reason.focus();
-        return;
-      }
-      try {
-        const result = await run(true);
-        preview.replaceChildren(el("h3", {}, "Preview"), renderChanges(result.changes, "Nothing would change."));
-        confirm.hidden = false;
-      } catch (error) {
-        preview.replaceChildren(problem(error));
-      }
-    });
-    confirm.addEventListener("click", async () => {
-      try {
+    previewThenConfirm({
+      form, reason, preview, confirm,
+      hint: "Give a reason: it is stored with the new version.",
+      showPreview: async () => [renderChanges((await run(true)).changes, "Nothing would change.")],
+      perform: async () => {
         const result = await run(false);
         await timeline(objectId);
         say(`Reverted: version ${result.record ? result.record.historyId : ""} written.`);
-      } catch (error) {
-        preview.replaceChildren(problem(error));
-        confirm.hidden = true;
-      }
+      },
     });
     // The fields that differ from the newest version can be chosen one by one.
     try {
@@ -521,32 +533,21 @@ async function changeset(id) {
       ... on OperationInfo { messages { kind message field code } } } }`,
     { input: { id: set.id, reason: reason.value, dryRun } },
   )).revertChangeset);
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    confirm.hidden = true;
-    if (!reason.value.trim()) {
-      preview.replaceChildren(el("p", { class: "error", role: "alert" }, "Give a reason: it is stored with every version the revert writes."));
-      return;
-    }
-    try {
+  const names = new Map(set.versions.edges.map(({ node }) => [node.objectId, node.name || node.objectId]));
+  previewThenConfirm({
+    form, reason, preview, confirm,
+    hint: "Give a reason: it is stored with every version the revert writes.",
+    showPreview: async () => {
       const result = await run(true);
-      const names = new Map(set.versions.edges.map(({ node }) => [node.objectId, node.name || node.objectId]));
-      preview.replaceChildren(el("h3", {}, "Preview"),
-        ...(result.changes.length ? result.changes.map((item) => el("section", {}, el("h4", {}, names.get(item.objectId) || item.objectId), renderChanges(item.changes))) : [el("p", {}, "Nothing would change.")]));
-      confirm.hidden = false;
-    } catch (error) {
-      preview.replaceChildren(problem(error));
-    }
-  });
-  confirm.addEventListener("click", async () => {
-    try {
+      return result.changes.length
+        ? result.changes.map((item) => el("section", {}, el("h4", {}, names.get(item.objectId) || item.objectId), renderChanges(item.changes)))
+        : [el("p", {}, "Nothing would change.")];
+    },
+    perform: async () => {
       const result = await run(false);
       say("Changeset reverted.");
       location.hash = `#/changeset/${encodeURIComponent(result.changeset.id)}`;
-    } catch (error) {
-      preview.replaceChildren(problem(error));
-      confirm.hidden = true;
-    }
+    },
   });
   const list = el("ol", { class: "timeline" });
   for (const { node } of set.versions.edges) {
