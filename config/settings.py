@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "accounts",
     "products",
     "schema",
+    "web",
 ]
 
 # Modules the GraphQL layer imports to declare the types of tracked models.

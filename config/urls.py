@@ -1,7 +1,7 @@
-"""URL routes: the GraphQL endpoint and the admin."""
+"""URL routes: the GraphQL endpoint, the admin and the version-history page."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from schema.context import GraphQLView
 from schema.graphiql import graphiql_asset
@@ -17,6 +17,7 @@ urlpatterns = [
     path("graphql/static/<str:name>", graphiql_asset, name="graphiql-asset"),
     # Without the slash too: a redirect would drop a POST's body.
     path("graphql", graphql_view),
+    path("", include("web.urls")),
 ]
 
 # Errors outside GraphQL are JSON too.
