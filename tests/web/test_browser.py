@@ -95,6 +95,8 @@ def versions(page: Any) -> Any:
 def test_wrong_password_is_said_plainly(page: Any, web_server: str) -> None:
     page.goto(f"{web_server}/")
     screenshot(page, "sign-in")
+    expect(page.get_by_role("button", name="Sign out")).to_be_hidden()
+    expect(page.get_by_role("link", name="Audit log")).to_be_hidden()
     page.get_by_label("Username").fill("alice")
     page.get_by_label("Password").fill("not the password")
     page.get_by_role("button", name="Sign in").click()
