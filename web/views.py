@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from django.http import FileResponse, Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
@@ -64,6 +64,8 @@ def web_asset(request: HttpRequest, name: str) -> HttpResponseBase:
     content_type = ASSETS.get(name)
     if content_type is None:
         raise Http404("No such asset.")
-    response = FileResponse((ASSET_DIR / name).open("rb"), content_type=content_type)
+    # A few kilobytes read whole: a streamed file response would be iterated
+    # synchronously under ASGI, which Django warns about on every request.
+    response = HttpResponse((ASSET_DIR / name).read_bytes(), content_type=content_type)
     response["Cache-Control"] = "no-cache"
     return _secured(response)
