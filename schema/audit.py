@@ -35,11 +35,11 @@ from schema.permissions import (
 )
 from schema.registry import (
     Tracked,
+    describe_fields,
     entries,
     entry_for,
     entry_named,
     entry_of_version_type,
-    lazy,
     publish,
 )
 from schema.writes import RevertOutcome, as_of, revert
@@ -119,24 +119,17 @@ def _audit_filter(tracked_model: Any) -> Any:
             description="One object's versions, deleted objects included.",
         ),
     }
-    annotations: dict[str, Any] = {}
-    for key, text in (
-        ("AND", "Also match this filter."),
-        ("OR", "Or match this filter."),
-        ("NOT", "Do not match this filter."),
-    ):
-        annotations[key] = Optional[  # noqa: UP045
-            lazy("AuditLogFilter")
-        ]
-        namespace[key] = strawberry_django.filter_field(description=text)
-    namespace["__annotations__"] = annotations
+    namespace["__annotations__"] = {}
 
     cls = publish("AuditLogFilter", type("AuditLogFilter", (VersionFilter,), namespace))
-    return strawberry_django.filter_type(
+    audit_filter = strawberry_django.filter_type(
         VersionExtras,
         name="AuditLogFilter",
         description="Filters of the audit log; lookups as in the history feeds.",
     )(cls)
+    # strawberry-django adds AND, OR and NOT; `describe_fields` describes them.
+    describe_fields(audit_filter, VersionExtras)
+    return audit_filter
 
 
 def build() -> tuple[type, type]:

@@ -141,7 +141,6 @@ def _history_type(entry: Tracked) -> Any:
 
 def _history_filter(entry: Tracked) -> Any:
     type_name = f"Historical{entry.name}Filter"
-    own = lazy(type_name)
     noun = entry.model._meta.verbose_name
     annotations: dict[str, Any] = {}
     namespace: dict[str, Any] = {}
@@ -162,24 +161,20 @@ def _history_filter(entry: Tracked) -> Any:
     namespace[entry.python_field] = strawberry_django.filter_field(
         of_object, description=f"Versions of one {noun}, deleted ones included."
     )
-    for key, text in (
-        ("AND", "Also match this filter."),
-        ("OR", "Or match this filter."),
-        ("NOT", "Do not match this filter."),
-    ):
-        annotations[key] = Optional[own]  # noqa: UP045
-        namespace[key] = strawberry_django.filter_field(description=text)
     namespace["__annotations__"] = annotations
     bases = (
         *((entry.version_filter,) if entry.version_filter else ()),
         VersionFilter,
     )
     cls = publish(type_name, type(type_name, bases, namespace))
-    return strawberry_django.filter_type(
+    # strawberry-django adds AND, OR and NOT; `describe_fields` describes them.
+    history_filter = strawberry_django.filter_type(
         entry.history_model,
         name=type_name,
         description=f"Filters of both {noun} history connections.",
     )(cls)
+    describe_fields(history_filter, entry.history_model)
+    return history_filter
 
 
 def _versions_relation(entry: Tracked) -> str:
