@@ -102,6 +102,24 @@ class VersionExtras(models.Model):
         related_name="+",
         help_text="The request (or service call) that wrote this version.",
     )
+    history_prev_hash = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text=(
+            "The hash of the object's version before this one (64 zeros for its "
+            "first): the link of its hash chain."
+        ),
+    )
+    history_hash = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text=(
+            "SHA-256 over the previous hash and this version's content, in hex "
+            "(see history.chains)."
+        ),
+    )
 
     class Meta:
         abstract = True

@@ -52,8 +52,8 @@ def fill_version(
         previous=previous,
         snapshot=snapshot,
         context=current_request_context(),
+        reverted_from=getattr(instance, REVERTED_FROM_ATTRIBUTE, None),
     )
-    version.history_reverted_from = getattr(instance, REVERTED_FROM_ATTRIBUTE, None)
 
 
 def keep_m2m_rows_of_deleted(

@@ -11,6 +11,7 @@ from typing import Any, cast
 
 from django.db import models
 
+from history.chains import extend_chain
 from history.changesets import changeset_for_version
 from history.context import RequestContext
 from history.diff import fill_version_diff
@@ -32,6 +33,8 @@ PER_VERSION_COLUMNS = (
     "history_changes",
     "history_segments",
     "history_search",
+    "history_prev_hash",
+    "history_hash",
 )
 PER_WRITE_COLUMNS = (
     "history_user_pk",
@@ -104,9 +107,11 @@ def complete_version(
     previous: Any | None,
     snapshot: dict[str, Any],
     context: RequestContext | None,
+    reverted_from: Any | None = None,
 ) -> None:
-    """Fill the extra columns of a new, unsaved (or bulk-written) version, and
-    give it its changeset (see `history.changesets`).
+    """Fill the extra columns of a new, unsaved version, give it its changeset
+    (see `history.changesets`) and seal it onto its object's hash chain (see
+    `history.chains`).
 
     Args:
         model: The tracked model the version records.
@@ -114,6 +119,8 @@ def complete_version(
         previous: The object's newest version before this one, or None.
         snapshot: The related objects as they are in this version.
         context: The request being served, or None outside a request.
+        reverted_from: The version a revert went back to, when a revert
+            writes this one.
     """
     version.history_snapshot = snapshot
     fill_version_diff(model=model, version=version, previous=previous)
@@ -127,3 +134,5 @@ def complete_version(
     version.history_changeset_id = changeset_for_version(
         version=version, context=context
     )
+    version.history_reverted_from = reverted_from
+    extend_chain(model, version, previous)
