@@ -144,7 +144,7 @@ def extend_chain(model: type[models.Model], version: Any, previous: Any | None) 
 
     Call it last, once every other column of the version is set.
     """
-    history_model = type(version)
+    history_model: Any = type(version)
     version.history_prev_hash = (
         previous.history_hash if previous is not None else GENESIS
     )
