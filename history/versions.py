@@ -2,7 +2,8 @@
 
 Single saves (simple-history's signal, `history.signals.fill_version`) and bulk
 writes (`history.bulk.record_bulk_versions`) both complete their versions with
-`complete_version`, so the two paths record the same facts.
+`complete_version` before inserting them, so the two paths record the same
+facts and no version is changed once written.
 """
 
 from __future__ import annotations
@@ -25,25 +26,6 @@ USERNAME_LENGTH = cast(
 # on every insert: 64 Ki characters are at most 256 KB of UTF-8, far inside
 # the limit whatever the words, and far more than anyone searches by.
 MAX_SEARCH_TEXT = 65_536
-# The columns `complete_version` sets, for writers that save versions in bulk:
-# those that differ from version to version, and those that one write (one
-# actor, one request) gives all its versions alike.
-PER_VERSION_COLUMNS = (
-    "history_snapshot",
-    "history_changes",
-    "history_segments",
-    "history_search",
-    "history_prev_hash",
-    "history_hash",
-)
-PER_WRITE_COLUMNS = (
-    "history_user_pk",
-    "history_username",
-    "history_ip_address",
-    "history_user_agent",
-    "history_request_id",
-    "history_changeset_id",
-)
 
 
 def user_snapshot(user: Any | None) -> dict[str, Any]:
@@ -51,8 +33,7 @@ def user_snapshot(user: Any | None) -> dict[str, Any]:
 
     simple-history's `history_user` foreign key is set to null when the user is
     deleted; `history_user_pk` and `history_username` (the username as it was
-    then) keep the fact. No user, or an anonymous one, leaves them empty. Bulk
-    writers pass it to simple-history's helpers as `custom_historical_attrs`.
+    then) keep the fact. No user, or an anonymous one, leaves them empty.
     """
     if user is None or not user.is_authenticated or user.pk is None:
         return {"history_user_pk": None, "history_username": ""}
