@@ -26,6 +26,7 @@ from history.errors import (
 )
 from history.locks import lock_objects
 from history.revert import RevertResult, history_revert
+from history.signals import mark_lock_held
 from history.validation import assign_fields, clean_reason, text_problem
 from history.writes import (
     history_delete,
@@ -456,6 +457,7 @@ def category_delete(
     for product in Product.objects.select_for_update().filter(
         pk__in=listed, category=category
     ):
+        mark_lock_held(product)
         product.category = None
         history_save(instance=product, actor=actor, reason=moved_reason)
     deleted_pk = category.pk
@@ -494,6 +496,7 @@ def tag_delete(*, pk: Any, actor: Any | None, reason: str | None = None) -> Tag:
         tags.setdefault(product_pk, []).append(tag_pk)
     having = [product_pk for product_pk, pks in tags.items() if tag.pk in pks]
     for product in Product.objects.select_for_update().filter(pk__in=having):
+        mark_lock_held(product)
         history_save(
             instance=product,
             actor=actor,
