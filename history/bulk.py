@@ -9,9 +9,10 @@ context, changeset, hash chain) and inserted once, in one `bulk_create`. No
 version is changed after its INSERT, so history tables can refuse UPDATE.
 
 A constant number of statements, whatever the number of objects (Django
-splits an INSERT into batches of `max_query_params` on SQLite). Each runs in a
-transaction without a savepoint of its own: a failure inside a caller's
-transaction rolls the whole of it back, so nothing is half-written.
+splits an INSERT into batches of `max_query_params` on SQLite). Bad arguments
+are refused before anything is written; the writes run in a transaction
+without a savepoint of its own, so a failure among them inside a caller's
+transaction rolls the whole of it back: nothing is half-written.
 """
 
 from __future__ import annotations
@@ -55,6 +56,10 @@ def record_bulk_versions(
 
     Returns:
         The versions written, in the order of `instances`.
+
+    Raises:
+        ValueError: a type other than CREATED or UPDATED, or an unsaved
+            instance; nothing is written.
     """
     if history_type not in (CREATED, UPDATED):
         raise ValueError(
@@ -107,8 +112,6 @@ def record_bulk_versions(
     return versions
 
 
-@changeset_scope()
-@transaction.atomic(savepoint=False)
 def history_bulk_create(
     *,
     model: type[models.Model],
@@ -127,26 +130,29 @@ def history_bulk_create(
 
     Returns:
         The instances, their primary keys set.
+
+    Raises:
+        ValueError: `m2m` does not match the instances or names a field the
+            model does not track; nothing is written.
     """
-    if m2m is not None and len(m2m) != len(instances):
-        raise ValueError("Give the many-to-many values of every instance, or none.")
-    with tracked_bulk():
-        created = model._default_manager.bulk_create(list(instances))
-    if any(instance.pk is None for instance in created):
-        raise RuntimeError(
-            f"{model._meta.label}: the database did not return the new primary "
-            "keys, which the versions record."
-        )
     if m2m is not None:
-        _add_m2m_rows(model, created, m2m)
-    record_bulk_versions(
-        model, created, history_type=CREATED, actor=actor, reason=reason
-    )
+        _check_m2m(model, instances, m2m)
+    with changeset_scope(), transaction.atomic(savepoint=False):
+        with tracked_bulk():
+            created = model._default_manager.bulk_create(list(instances))
+        if any(instance.pk is None for instance in created):
+            raise RuntimeError(
+                f"{model._meta.label}: the database did not return the new "
+                "primary keys, which the versions record."
+            )
+        if m2m is not None:
+            _add_m2m_rows(model, created, m2m)
+        record_bulk_versions(
+            model, created, history_type=CREATED, actor=actor, reason=reason
+        )
     return created
 
 
-@changeset_scope()
-@transaction.atomic(savepoint=False)
 def history_bulk_update(
     *,
     model: type[models.Model],
@@ -161,11 +167,27 @@ def history_bulk_update(
     Callers lock the objects first (`history.locks.lock_objects`, then the
     rows), so that no other writer of them runs in between.
     """
-    with tracked_bulk():
-        model._default_manager.bulk_update(list(instances), list(fields))
-    record_bulk_versions(
-        model, instances, history_type=UPDATED, actor=actor, reason=reason
-    )
+    with changeset_scope(), transaction.atomic(savepoint=False):
+        with tracked_bulk():
+            model._default_manager.bulk_update(list(instances), list(fields))
+        record_bulk_versions(
+            model, instances, history_type=UPDATED, actor=actor, reason=reason
+        )
+
+
+def _check_m2m(
+    model: type[models.Model],
+    instances: Sequence[models.Model],
+    values: Sequence[Mapping[str, Iterable[Any]]],
+) -> None:
+    if len(values) != len(instances):
+        raise ValueError("Give the many-to-many values of every instance, or none.")
+    known = {field.name for field in m2m_fields(model)}
+    unknown = {name for entry in values for name in entry} - known
+    if unknown:
+        raise ValueError(
+            f"{model._meta.label} tracks no many-to-many field {sorted(unknown)!r}."
+        )
 
 
 def _add_m2m_rows(
@@ -175,13 +197,8 @@ def _add_m2m_rows(
 ) -> None:
     """Write the through rows of new objects' many-to-many values, one INSERT
     per field."""
-    fields = {field.name: field for field in m2m_fields(model)}
-    unknown = {name for entry in values for name in entry} - set(fields)
-    if unknown:
-        raise ValueError(
-            f"{model._meta.label} tracks no many-to-many field {sorted(unknown)!r}."
-        )
-    for name, field in fields.items():
+    for field in m2m_fields(model):
+        name = field.name
         through = cast(Any, field.remote_field).through
         owner = f"{field.m2m_field_name()}_id"
         target = f"{field.m2m_reverse_field_name()}_id"
