@@ -37,6 +37,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, models, router, transaction
@@ -251,11 +252,12 @@ def _pruned_entry(pruned: Mapping[str, Any] | None) -> dict[str, Any] | None:
 # Keys
 
 
-def signing_key_text() -> str:
-    """The configured signing key, as base64 text.
+def signing_key() -> Ed25519PrivateKey:
+    """The configured signing key (`HISTORY_SIGNING_KEY`).
 
     Raises:
-        SigningKeyMissing: `HISTORY_SIGNING_KEY` is not set.
+        SigningKeyMissing: it is not set, or is not a base64 Ed25519 private
+            key; the message names the variable and the command that makes one.
     """
     text: str = getattr(settings, "HISTORY_SIGNING_KEY", "") or ""
     if not text.strip():
@@ -265,7 +267,12 @@ def signing_key_text() -> str:
             f"`{GENERATE_HINT}` and set HISTORY_SIGNING_KEY in the environment "
             "(or .env)."
         )
-    return text
+    try:
+        return private_key(text)
+    except KeyInvalid as error:
+        raise SigningKeyMissing(
+            f"HISTORY_SIGNING_KEY: {error} Generate a key with `{GENERATE_HINT}`."
+        ) from error
 
 
 def public_key() -> str | None:
@@ -352,12 +359,7 @@ def write_checkpoint(
     if (kind == Checkpoint.Kind.PRUNE) != (pruned is not None):
         raise ValueError("A prune checkpoint, and only one, says what was pruned.")
     entry = _pruned_entry(pruned)
-    try:
-        key = private_key(signing_key_text())
-    except KeyInvalid as error:
-        raise SigningKeyMissing(
-            f"HISTORY_SIGNING_KEY: {error} Generate a key with `{GENERATE_HINT}`."
-        ) from error
+    key = signing_key()
     models_ = tracked_models()
     with transaction.atomic(using=router.db_for_write(Checkpoint)):
         checkpoint_lock()
