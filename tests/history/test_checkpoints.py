@@ -39,6 +39,7 @@ from history.checkpoints import (
 from history.models import Checkpoint
 from history.selectors import tracked_models
 from history.signing import new_private_key, public_key_text, sign
+from history.tracking import history_model_for
 from history.writes import tracked_create, tracked_delete, tracked_update
 from products.models import Product
 from products.services import product_create, product_update
@@ -341,7 +342,9 @@ def test_the_heads_are_read_with_every_history_table_held_still() -> None:
             )
             held = set(cursor.fetchall())
 
-    history_tables = {model.history.model._meta.db_table for model in tracked_models()}
+    history_tables = {
+        history_model_for(model)._meta.db_table for model in tracked_models()
+    }
     assert {(table, "ShareLock") for table in history_tables} <= held
     assert ("history_checkpoint", "ShareRowExclusiveLock") in held
 
