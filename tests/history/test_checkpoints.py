@@ -198,7 +198,7 @@ def test_chain_heads_hold_each_objects_base_length_and_newest_hash(
             GENESIS, 2, lamp_chain[-1].history_hash
         ),
     }
-    assert chain_heads([Note]) == {
+    assert chain_heads(models=[Note]) == {
         key: head for key, head in heads.items() if key[0] == "tracked.note"
     }
 
