@@ -14,6 +14,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
+from history.signing import verify_key_setting
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 # A `.env` file at the project root fills in variables the environment lacks.
@@ -233,6 +235,17 @@ STRAWBERRY_DJANGO = {
     "FIELD_DESCRIPTION_FROM_HELP_TEXT": True,
     "TYPE_DESCRIPTION_FROM_MODEL_DOCSTRING": True,
 }
+
+# Signed checkpoints of the history's hash chains (`history.checkpoints`): the
+# Ed25519 private key that signs them, base64 of its 32 raw bytes (from
+# `manage.py generate_signing_key`). Keep it out of the database and, ideally,
+# off the machine that holds the database's owner credentials. The public key
+# verifies them; it defaults to the signing key's own. A malformed key stops
+# the process here.
+HISTORY_SIGNING_KEY = os.environ.get("HISTORY_SIGNING_KEY", "").strip()
+HISTORY_VERIFY_KEY = verify_key_setting(
+    HISTORY_SIGNING_KEY, os.environ.get("HISTORY_VERIFY_KEY", "")
+)
 
 # Limits on one GraphQL document (see schema/limits.py).
 GRAPHQL_MAX_PAGE_SIZE = int(os.environ.get("GRAPHQL_MAX_PAGE_SIZE", "100"))

@@ -218,6 +218,75 @@ class Pruning(models.Model):
         )
 
 
+class Checkpoint(models.Model):
+    """A signed statement of the head of every version chain at one moment.
+
+    `statement` is the exact text that was signed (compact JSON, sorted keys:
+    format, kind, created_at, versions, chains, Merkle root, the hash of the
+    previous checkpoint's statement, and what a prune deleted); the other
+    columns repeat its values for queries, and `heads` holds the leaves the
+    root was computed from. See `history.checkpoints`. Rows are written once
+    and never changed; the signing key is never stored, only the signer's
+    public key, for information (verification uses a key held elsewhere).
+    """
+
+    class Kind(models.TextChoices):
+        CHECKPOINT = "checkpoint", "Checkpoint"
+        PRUNE = "prune", "Prune"
+
+    created_at = models.DateTimeField(
+        db_index=True, help_text="When the heads were read."
+    )
+    kind = models.CharField(
+        max_length=16,
+        choices=Kind.choices,
+        help_text="checkpoint (written on its own) or prune (left by a prune).",
+    )
+    versions = models.PositiveBigIntegerField(
+        help_text="How many versions the chains held, all models together."
+    )
+    chains = models.PositiveBigIntegerField(
+        help_text="How many chains (objects with versions) there were."
+    )
+    root = models.CharField(
+        max_length=64, help_text="The Merkle root over the chains' heads, in hex."
+    )
+    previous = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text=(
+            "SHA-256 of the previous checkpoint's statement, in hex; empty for "
+            "the first."
+        ),
+    )
+    statement = models.TextField(help_text="The exact text that was signed.")
+    signature = models.TextField(
+        help_text="The Ed25519 signature of the statement, in base64."
+    )
+    public_key = models.CharField(
+        max_length=64,
+        help_text="The signer's public key, in base64 (for information only).",
+    )
+    heads = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="{label: {object id: [base, length, head]}}: the Merkle leaves.",
+    )
+    pruned = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="What the prune deleted ({model, cutoff, count}); null otherwise.",
+    )
+
+    class Meta:
+        ordering = ("-id",)
+
+    def __str__(self) -> str:
+        return (
+            f"{self.get_kind_display()} {self.pk} ({self.created_at:%Y-%m-%d %H:%M:%S})"
+        )
+
+
 def keyset_index_name(model: type[models.Model]) -> str:
     """The name of the keyset index of a historical model (at most 30 characters,
     as Django requires)."""

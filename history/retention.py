@@ -6,6 +6,12 @@ on record), leaves the versions it keeps exactly as stored (their diffs were
 computed when they were written, not against their neighbours now), and
 records what it deleted: a `Pruning` row and a `Changeset` whose reason says
 how many versions of which model, older than when.
+
+A prune also leaves a signed checkpoint (`history.checkpoints`, kind "prune")
+in its transaction, holding what it pruned: the chains' bases are then the
+previous hashes of their oldest remaining versions, so what remains verifies
+and the pruning itself is on record. A real prune therefore needs the signing
+key, and refuses before deleting anything without it.
 """
 
 from __future__ import annotations
@@ -19,7 +25,8 @@ from django.db import models, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from history.models import Changeset, Pruning
+from history.checkpoints import checkpoint_lock, signing_key, write_checkpoint
+from history.models import Changeset, Checkpoint, Pruning
 from history.tracking import (
     NEWEST_FIRST,
     history_model_for,
@@ -41,12 +48,14 @@ class PruneResult:
         count: How many versions were (or would be) deleted.
         pruning: The record of the prune; None on a dry run or when nothing
             was deleted.
+        checkpoint: The signed checkpoint the prune left; None likewise.
     """
 
     model: str
     cutoff: datetime.datetime
     count: int
     pruning: Pruning | None = None
+    checkpoint: Checkpoint | None = None
 
 
 def history_prunable(
@@ -81,7 +90,8 @@ def history_prune(
     Versions are deleted in chunks of `CHUNK_SIZE` by history id, with the
     many-to-many rows they recorded, so memory stays flat. A real run that
     deletes anything writes a `Changeset` with the reason "pruned N versions
-    of <model> older than <cutoff>" and a `Pruning` row.
+    of <model> older than <cutoff>", a `Pruning` row and a signed checkpoint
+    of kind "prune" with `pruned={"model", "cutoff", "count"}`.
 
     Args:
         model: The tracked model whose versions are pruned.
@@ -89,20 +99,33 @@ def history_prune(
         actor: Who prunes (None: a command outside any request).
         dry_run: Count only; write nothing.
         on_chunk: Called with the number of versions of each chunk deleted.
+
+    Raises:
+        SigningKeyMissing: a real run without a usable signing key; nothing
+            was deleted.
     """
     label = model._meta.label_lower
     prunable = history_prunable(model=model, cutoff=cutoff)
     if dry_run:
         return PruneResult(model=label, cutoff=cutoff, count=prunable.count())
+    signing_key()
     with transaction.atomic():
+        # Before deleting: prunes and checkpoints run one at a time.
+        checkpoint_lock()
         count = _delete_in_chunks(model, prunable, on_chunk=on_chunk)
         if not count:
             return PruneResult(model=label, cutoff=cutoff, count=0)
+        pruning = _record(label=label, cutoff=cutoff, count=count, actor=actor)
+        checkpoint = write_checkpoint(
+            kind=Checkpoint.Kind.PRUNE,
+            pruned={"model": label, "cutoff": cutoff, "count": count},
+        )
         return PruneResult(
             model=label,
             cutoff=cutoff,
             count=count,
-            pruning=_record(label=label, cutoff=cutoff, count=count, actor=actor),
+            pruning=pruning,
+            checkpoint=checkpoint,
         )
 
 

@@ -18,7 +18,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
-from schema import audit, generate, registry
+from schema import audit, generate, integrity, registry
 from schema.errors import ErrorPolicy, is_expected
 from schema.extensions import RefuseDeniedOperations
 from schema.limits import QueryLimits, token_limit
@@ -90,7 +90,12 @@ def root_types() -> tuple[type, type]:
     audit_query, audit_mutation = audit.build()
     query = merge_types(
         "Query",
-        (Query, *(generate.query_type(entry) for entry in tracked), audit_query),
+        (
+            Query,
+            *(generate.query_type(entry) for entry in tracked),
+            audit_query,
+            integrity.build(),
+        ),
     )
     mutation = merge_types(
         "Mutation",

@@ -5,3 +5,9 @@ from config.settings import *  # noqa: F403
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.tracked"]  # noqa: F405
 HISTORY_GRAPHQL_MODULES = [*HISTORY_GRAPHQL_MODULES, "tests.tracked.graphql"]  # noqa: F405
+
+# A fixed signing key, so that prunes (which leave a signed checkpoint) and
+# checkpoints run as in production; tests of a missing or wrong key override
+# these. Never use this key anywhere else: it is public.
+HISTORY_SIGNING_KEY = "d6985F1vsTPSr7OT9LcErXHrE7yRH0SGsMv7k/PRYtQ="
+HISTORY_VERIFY_KEY = "urGLYpkrZ8rzELlwTsHvloTSjqarQ+9QlW84IsMRuPw="

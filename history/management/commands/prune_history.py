@@ -9,6 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from history.checkpoints import SigningKeyMissing, signing_key
 from history.management.cli import models_named, progress_bar
 from history.retention import history_prunable, history_prune
 
@@ -20,8 +21,10 @@ class Command(BaseCommand):
         "its current values on record; the versions kept stay exactly as "
         "stored. A real run records what it deleted in the audit trail (a "
         "changeset with the reason 'pruned N versions of MODEL older than "
-        "DATE', and a history.Pruning row); --dry-run only reports the counts "
-        "per model. This is the only command that deletes versions: "
+        "DATE', a history.Pruning row and a signed checkpoint of kind prune, "
+        "so what remains still verifies; it needs HISTORY_SIGNING_KEY); "
+        "--dry-run only reports the counts per model. This is the only command "
+        "that deletes versions: "
         "simple-history's clean_old_history and clean_duplicate_history refuse."
     )
 
@@ -52,6 +55,11 @@ class Command(BaseCommand):
         models_ = models_named(options["model"])
         cutoff = timezone.now() - datetime.timedelta(days=days)
         dry_run = options["dry_run"]
+        if not dry_run:
+            try:
+                signing_key()
+            except SigningKeyMissing as error:
+                raise CommandError(f"Refused, nothing was pruned: {error}") from error
         verb = "would prune" if dry_run else "pruned"
         total = 0
         for model in models_:
@@ -67,9 +75,14 @@ class Command(BaseCommand):
                 ) as advance:
                     result = history_prune(model=model, cutoff=cutoff, on_chunk=advance)
             total += result.count
+            signed = (
+                ""
+                if result.checkpoint is None
+                else f" Signed checkpoint {result.checkpoint.pk} records it."
+            )
             self.stdout.write(
                 f"{label}: {verb} {result.count} versions older than "
-                f"{cutoff:%Y-%m-%d %H:%M:%S %Z}."
+                f"{cutoff:%Y-%m-%d %H:%M:%S %Z}.{signed}"
             )
         if dry_run:
             self.stdout.write(

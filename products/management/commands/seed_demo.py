@@ -13,7 +13,7 @@ from django.db import connections, models, router, transaction
 from django.db.models import Q
 
 from accounts.tokens import api_token_create
-from history.models import Changeset, Pruning
+from history.models import Changeset, Checkpoint, Pruning
 from history.selectors import tracked_models
 from history.tracking import history_model_for, m2m_fields, m2m_history_model
 from products.models import Category, Product, Tag
@@ -102,10 +102,11 @@ class Command(BaseCommand):
         f"{DEMO_PASSWORD!r}) and, on an empty catalog, demo products and "
         "categories with versions by both; print a new bearer token for alice. "
         "On a catalog that is not empty it changes nothing and says so. --reset "
-        "first deletes every product, category and tag with all their versions "
-        "and changesets (the one command that wipes history: development only, "
-        "refused unless DJANGO_DEBUG is on or --force is given), then seeds "
-        "again, so the README's tour answers as written."
+        "first deletes every product, category and tag with all their versions, "
+        "changesets and the history's checkpoints (the one command that wipes "
+        "history: development only, refused unless DJANGO_DEBUG is on or "
+        "--force is given), then seeds again, so the README's tour answers as "
+        "written."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -210,10 +211,11 @@ def _catalog_models() -> list[type[models.Model]]:
 
 def _wipe_catalog() -> None:
     """Delete every product, category and tag, all their versions (with the
-    many-to-many rows they recorded), their changesets and prunings, and
-    restart the tables' ids, so that seeding again gives the same ids."""
+    many-to-many rows they recorded), their changesets and prunings, and every
+    checkpoint (they sign chains that are gone), and restart the tables' ids,
+    so that seeding again gives the same ids."""
     catalog = _catalog_models()
-    tables = {model._meta.db_table for model in (Product, Category, Tag)}
+    tables = {model._meta.db_table for model in (Product, Category, Tag, Checkpoint)}
     tables.add(cast(Any, Product.tags.through)._meta.db_table)
     touched = Q(pk__in=[])
     for model in catalog:
