@@ -5,7 +5,8 @@ live object's latest version (so every live object keeps its current values
 on record), leaves the versions it keeps exactly as stored (their diffs were
 computed when they were written, not against their neighbours now), and
 records what it deleted: a `Pruning` row and a `Changeset` whose reason says
-how many versions of which model, older than when.
+how many versions of which model, older than when. On PostgreSQL it is the one
+writer the append-only guards let delete versions (`history.guards`).
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import models, transaction
+from django.db import models, router, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from history.guards import sanctioned_prune
 from history.models import Changeset, Pruning
 from history.tracking import (
     NEWEST_FIRST,
@@ -94,7 +96,8 @@ def history_prune(
     prunable = history_prunable(model=model, cutoff=cutoff)
     if dry_run:
         return PruneResult(model=label, cutoff=cutoff, count=prunable.count())
-    with transaction.atomic():
+    using = router.db_for_write(prunable.model)
+    with transaction.atomic(using=using), sanctioned_prune(using):
         count = _delete_in_chunks(model, prunable, on_chunk=on_chunk)
         if not count:
             return PruneResult(model=label, cutoff=cutoff, count=0)
