@@ -22,11 +22,13 @@ history app's migrations) and, per tracked model, the triggers that call them
   `txid_current()`, is the id of the top-level transaction that inserted the
   version (savepoints included), which the check compares.
 
-TRUNCATE fires no row trigger: Django's test flush and `seed_demo --reset`
-empty the tables with it. A superuser or the tables' owner can get past the
-guards (`SET session_replication_role = replica`, dropping the triggers); the
-guards stop mistakes and application code, the hash chains and checkpoints
-anchored outside the database catch the rest. SQLite has no guards.
+The guards stop mistakes and application code, not someone set on forging:
+inserting a version is not refused (a forged one breaks its chain), any
+connection may set `history.prune`, TRUNCATE fires no row trigger (Django's
+test flush and `seed_demo --reset` empty the tables with it), and a superuser
+or the tables' owner can `SET session_replication_role = replica` or drop the
+triggers. The hash chains and checkpoints anchored outside the database catch
+what such a writer changes. SQLite has no guards.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 from django.db.migrations.operations.base import Operation
 from django.db.migrations.state import ProjectState, StateApps
+from django.db.transaction import TransactionManagementError
 
 PRUNE_SETTING = "history.prune"
 TXID_COLUMN = "history_txid"
@@ -148,6 +151,11 @@ def sanctioned_prune(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
     leaving the block. Nothing on SQLite.
     """
     connection = connections[using]
+    if not connection.in_atomic_block:
+        raise TransactionManagementError(
+            "sanctioned_prune() must run inside transaction.atomic(): its "
+            "setting lasts for the transaction."
+        )
     if connection.vendor != "postgresql":
         yield
         return

@@ -14,10 +14,11 @@ from django.apps import apps
 from django.core.checks import Error
 from django.core.management import call_command
 from django.db import connection
+from django.db.transaction import TransactionManagementError
 from simple_history.signals import pre_create_historical_record
 
 from history.checks import check_tracked_models_are_atomic
-from history.guards import GuardedTables, guarded_tables
+from history.guards import GuardedTables, guarded_tables, sanctioned_prune
 from products.models import Product, Tag
 from products.services import product_create
 from tests.tracked.models import Note
@@ -100,6 +101,16 @@ def test_a_tracked_model_without_the_atomic_base_is_reported(
         check_tracked_models_are_atomic(app_configs=[apps.get_app_config("tracked")])
         == []
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sanctioned_prune_outside_a_transaction_is_refused() -> None:
+    """Its setting would last one statement: a prune must be one transaction."""
+    with (
+        pytest.raises(TransactionManagementError, match="must run inside"),
+        sanctioned_prune(),
+    ):
+        pass
 
 
 # The tables a tracked model's guards cover -------------------------------------
