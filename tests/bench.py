@@ -39,7 +39,7 @@ WRITES = 500
 WRITE_WARMUPS = 20
 WRITE_ROUNDS = 5
 CHAIN_WRITES = 500
-CHAIN_ROUNDS = 10
+CHAIN_ROUNDS = 20
 CHAIN_SEALS = 2_000
 TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
 
@@ -421,10 +421,11 @@ def bench_chains(pks: list[int]) -> None:
     batch(False, WRITE_WARMUPS)()
     per_round = CHAIN_WRITES // CHAIN_ROUNDS
     totals = {True: 0, False: 0}
-    # Alternating rounds, so drift on a busy machine hits both alike.
-    for _ in range(CHAIN_ROUNDS):
-        totals[True] += timed(batch(True, per_round))
-        totals[False] += timed(batch(False, per_round))
+    # Alternating rounds, each way first in turn, so drift on a busy machine
+    # and whatever one round leaves to the next hit both alike.
+    for round_ in range(CHAIN_ROUNDS):
+        for on in (True, False) if round_ % 2 else (False, True):
+            totals[on] += timed(batch(on, per_round))
     queries: dict[bool, CaptureQueriesContext] = {}
     for on in (True, False):
         with CaptureQueriesContext(connection) as captured:
