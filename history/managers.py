@@ -3,7 +3,8 @@
 `QuerySet.update()`, `bulk_update()` and `bulk_create()` write rows without
 saving instances, so simple-history records nothing. On a tracked model they
 raise `UntrackedWriteError`, unless a service runs them inside `tracked_bulk()`
-and records the versions itself (simple-history's bulk helpers).
+and records the versions itself (`history.bulk.history_bulk_create` and
+`history_bulk_update`).
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ def _refuse(queryset: models.QuerySet[Any], operation: str) -> None:
     raise UntrackedWriteError(
         f"{label}.objects.{operation}() would change {label} without recording "
         "its history. Save instances through the model's services, or use "
-        "simple-history's bulk_create_with_history / bulk_update_with_history "
-        "inside history.managers.tracked_bulk()."
+        "history.bulk.history_bulk_create / history_bulk_update, which record "
+        "complete, chained versions inside history.managers.tracked_bulk()."
     )
 
 

@@ -9,8 +9,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from history.bulk import history_bulk_create, history_bulk_update
 from history.managers import UntrackedWriteError, tracked_bulk
 from products import services
 from products.models import Category, Product
@@ -104,7 +104,7 @@ def test_untracked_bulk_write_is_refused_and_changes_nothing(
 
     message = str(refusal.value)
     assert message.startswith(operation), message
-    for pointer in ("tracked_bulk()", "bulk_update_with_history", "services"):
+    for pointer in ("tracked_bulk()", "history_bulk_update", "services"):
         assert pointer in message, message
     assert database_state() == before
 
@@ -125,22 +125,27 @@ def test_bulk_write_is_allowed_inside_tracked_bulk(
         write(Product.objects.get(pk=lamp.pk))  # refused again once outside
 
 
-def test_simple_history_bulk_helpers_record_versions_inside_tracked_bulk(
+def test_the_bulk_helpers_named_in_the_refusal_record_versions(
     lamp: Product,
 ) -> None:
     product_versions = HistoricalProduct.objects.count()
     category_versions = HistoricalCategory.objects.count()
     lamp.price = Decimal("12.00")
 
-    with tracked_bulk():
-        updated = bulk_update_with_history(
-            [lamp], Product, ["price"], default_change_reason="bulk reprice"
-        )
-        created = bulk_create_with_history(
-            [Category(name="Garden")], Category, default_change_reason="bulk add"
-        )
+    history_bulk_update(
+        model=Product,
+        instances=[lamp],
+        fields=["price"],
+        actor=None,
+        reason="bulk reprice",
+    )
+    created = history_bulk_create(
+        model=Category,
+        instances=[Category(name="Garden")],
+        actor=None,
+        reason="bulk add",
+    )
 
-    assert updated == 1
     assert Product.objects.get(pk=lamp.pk).price == Decimal("12.00")
     assert HistoricalProduct.objects.count() == product_versions + 1
     newest = HistoricalProduct.objects.filter(id=lamp.pk).latest("history_id")
