@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+from typing import Any
 
 import pytest
 
@@ -37,7 +38,7 @@ def chain(length: int, base: str = GENESIS) -> list[ChainRow]:
     return rows
 
 
-def tampered(row: ChainRow, **values: object) -> ChainRow:
+def tampered(row: ChainRow, **values: Any) -> ChainRow:
     """A row whose content was edited: it no longer hashes to its hash."""
     return dataclasses.replace(row, computed="f" * 64, **values)
 
