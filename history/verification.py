@@ -446,7 +446,7 @@ def stored_chains(
     *,
     expected: Mapping[ChainKey, Expected],
     after: str | None = None,
-    object_id: str | None = None,
+    object_ids: Collection[str] | None = None,
     chunk_size: int = CHUNK_SIZE,
 ) -> Generator[ChainResult]:
     """Verify the chains of `model` stored in the database, in object-id order,
@@ -462,10 +462,11 @@ def stored_chains(
         model: A tracked model.
         expected: What the latest checkpoint signed, by chain (empty: none).
         after: Only the objects whose id comes after this one.
-        object_id: Only this object.
+        object_ids: Only these objects.
 
     Raises:
-        UnknownObject: `after` or `object_id` is not a valid id of `model`.
+        UnknownObject: `after` or one of `object_ids` is not a valid id of
+            `model`.
     """
     label = model._meta.label_lower
     history_model = history_model_for(model)
@@ -478,10 +479,10 @@ def stored_chains(
                 signed.append((object_key(model, chain_id), chain_id))
             except UnknownObject:
                 unreadable.append(chain_id)
-    if object_id is not None:
-        key = object_key(model, object_id)
-        versions = versions.filter(**{pk_name: key})
-        signed = [(k, text) for k, text in signed if k == key]
+    if object_ids is not None:
+        keys = {object_key(model, object_id) for object_id in object_ids}
+        versions = versions.filter(**{f"{pk_name}__in": keys})
+        signed = [(k, text) for k, text in signed if k in keys]
         unreadable = []
     if after is not None:
         start = object_key(model, after)
@@ -527,12 +528,22 @@ def object_chain(
         UnknownObject: the id is not valid, or no version of the object is
             stored and the checkpoint signed none.
     """
-    for result in stored_chains(model, expected=expected, object_id=object_id):
+    for result in stored_chains(model, expected=expected, object_ids=[object_id]):
         return result
     raise UnknownObject(
         f"No version of {model._meta.label_lower} {object_id} is stored, and "
         "the checkpoint signed none."
     )
+
+
+def chains_by_pk(
+    *, model: type[models.Model], pks: Iterable[Any], reference: Reference
+) -> dict[Any, ChainResult]:
+    """The chains of some objects of `model` (by primary key value), verified
+    against `reference`: one query. Objects with no chain are left out."""
+    wanted = {str(pk): pk for pk in pks}
+    results = stored_chains(model, expected=reference.expected, object_ids=wanted)
+    return {wanted[result.object_id]: result for result in results}
 
 
 @dataclass(frozen=True)

@@ -243,6 +243,7 @@ def test_a_pruned_trail_still_verifies_and_tampering_after_it_is_caught() -> Non
     )
 
     assert result.count == 2
+    assert result.checkpoint is not None
     kept = versions_of(lamp)
     assert len(kept) == 2
     assert kept[0].history_prev_hash != "0" * 64
