@@ -40,8 +40,8 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connections, models, router, transaction
-from django.db.models import Count, F, RowRange, Window
+from django.db import connections, router, transaction
+from django.db.models import Count, F, Model, RowRange, Window
 from django.db.models.functions import FirstValue, LastValue, RowNumber
 from django.utils import timezone
 
@@ -104,15 +104,15 @@ class VerifyKeyMissing(CheckpointInvalid):
 
 
 def chain_heads(
-    models_: Iterable[type[models.Model]] | None = None,
+    models: Iterable[type[Model]] | None = None,
 ) -> dict[tuple[str, str], ChainHead]:
     """The head of every chain now stored, by (model label, object id as text).
 
-    One query per tracked model (`models_`, default: all of them); a chain is
+    One query per tracked model (`models`, default: all of them); a chain is
     ordered as `history.chains` orders it (date, then history id).
     """
     heads: dict[tuple[str, str], ChainHead] = {}
-    for model in tracked_models() if models_ is None else models_:
+    for model in tracked_models() if models is None else models:
         label = model._meta.label_lower
         for object_id, length, base, head in _chains_of(model):
             heads[(label, str(object_id))] = ChainHead(
@@ -121,7 +121,7 @@ def chain_heads(
     return heads
 
 
-def _chains_of(model: type[models.Model]) -> Iterable[tuple[Any, int, str, str]]:
+def _chains_of(model: type[Model]) -> Iterable[tuple[Any, int, str, str]]:
     """(object id, length, base, head) of each chain of `model`: one scan of
     its history table in chain order, one row per chain returned."""
     history_model = history_model_for(model)
@@ -312,7 +312,7 @@ def checkpoint_lock() -> None:
         )
 
 
-def _lock_history_tables(models_: Iterable[type[models.Model]]) -> None:
+def _lock_history_tables(models: Iterable[type[Model]]) -> None:
     """Hold every history table still (PostgreSQL) until the transaction ends.
 
     `SHARE` waits for the writes in flight to commit and refuses new ones until
@@ -327,7 +327,7 @@ def _lock_history_tables(models_: Iterable[type[models.Model]]) -> None:
     connection = connections[router.db_for_write(Checkpoint)]
     if connection.vendor != "postgresql":
         return
-    tables = sorted({history_model_for(model)._meta.db_table for model in models_})
+    tables = sorted({history_model_for(model)._meta.db_table for model in models})
     if tables:
         names = ", ".join(connection.ops.quote_name(table) for table in tables)
         with connection.cursor() as cursor:
@@ -360,12 +360,12 @@ def write_checkpoint(
         raise ValueError("A prune checkpoint, and only one, says what was pruned.")
     entry = _pruned_entry(pruned)
     key = signing_key()
-    models_ = tracked_models()
+    tracked = tracked_models()
     with transaction.atomic(using=router.db_for_write(Checkpoint)):
         checkpoint_lock()
-        _lock_history_tables(models_)
+        _lock_history_tables(tracked)
         previous = latest_checkpoint()
-        heads = chain_heads(models_)
+        heads = chain_heads(tracked)
         created_at = timezone.now()
         versions = sum(chain.length for chain in heads.values())
         root = merkle_root(heads)
