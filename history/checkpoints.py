@@ -41,8 +41,17 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, router, transaction
-from django.db.models import Count, F, Model, RowRange, Window
-from django.db.models.functions import FirstValue, LastValue, RowNumber
+from django.db.models import (
+    CharField,
+    Count,
+    F,
+    Model,
+    QuerySet,
+    RowRange,
+    Value,
+    Window,
+)
+from django.db.models.functions import Cast, FirstValue, LastValue, RowNumber
 from django.utils import timezone
 
 from history.models import Checkpoint
@@ -108,22 +117,32 @@ def chain_heads(
 ) -> dict[tuple[str, str], ChainHead]:
     """The head of every chain now stored, by (model label, object id as text).
 
-    One query per tracked model (`models`, default: all of them); a chain is
-    ordered as `history.chains` orders it (date, then history id).
+    One query for all the tracked models (`models`, default: all of them), so
+    that on PostgreSQL the heads of every model come from one snapshot (a
+    statement sees the database as of its start, whatever commits meanwhile):
+    a write to several models is in them all or in none. A chain is ordered as
+    `history.chains` orders it (date, then history id).
     """
+    by_label = {
+        model._meta.label_lower: model
+        for model in (tracked_models() if models is None else models)
+    }
+    queries = [_chains_of(model) for model in by_label.values()]
+    if not queries:
+        return {}
+    rows = queries[0].union(*queries[1:], all=True) if len(queries) > 1 else queries[0]
     heads: dict[tuple[str, str], ChainHead] = {}
-    for model in tracked_models() if models is None else models:
-        label = model._meta.label_lower
-        for object_id, length, base, head in _chains_of(model):
-            heads[(label, str(object_id))] = ChainHead(
-                base=base, length=length, head=head
-            )
+    for label, object_id, length, base, head in rows:
+        # The id is read as text (the models' keys may be of different types);
+        # `str(pk)` is its text in Python, whatever the database's own.
+        pk = by_label[label]._meta.pk
+        heads[(label, str(pk.to_python(object_id)))] = ChainHead(base, length, head)
     return heads
 
 
-def _chains_of(model: type[Model]) -> Iterable[tuple[Any, int, str, str]]:
-    """(object id, length, base, head) of each chain of `model`: one scan of
-    its history table in chain order, one row per chain returned."""
+def _chains_of(model: type[Model]) -> QuerySet[Any, tuple[str, str, int, str, str]]:
+    """(label, object id as text, length, base, head) of each chain of `model`:
+    one scan of its history table in chain order, one row per chain."""
     history_model = history_model_for(model)
     pk_name = model._meta.pk.attname
     chain: dict[str, Any] = {
@@ -131,16 +150,20 @@ def _chains_of(model: type[Model]) -> Iterable[tuple[Any, int, str, str]]:
         "order_by": [F("history_date").asc(), F("history_id").asc()],
     }
     whole = RowRange(start=None, end=None)
-    rows: Iterable[tuple[Any, int, str, str]] = (
+    rows: QuerySet[Any, tuple[str, str, int, str, str]] = (
         history_model.objects.order_by()
         .annotate(
+            chain_label=Value(model._meta.label_lower, output_field=CharField()),
+            chain_object=Cast(pk_name, output_field=CharField()),
             chain_position=Window(RowNumber(), **chain),
             chain_length=Window(Count("history_id"), frame=whole, **chain),
             chain_base=Window(FirstValue("history_prev_hash"), **chain),
             chain_head=Window(LastValue("history_hash"), frame=whole, **chain),
         )
         .filter(chain_position=1)
-        .values_list(pk_name, "chain_length", "chain_base", "chain_head")
+        .values_list(
+            "chain_label", "chain_object", "chain_length", "chain_base", "chain_head"
+        )
     )
     return rows
 
@@ -295,10 +318,9 @@ def checkpoint_lock() -> None:
 
     On PostgreSQL, `SHARE ROW EXCLUSIVE` on the checkpoint table conflicts with
     itself, so two checkpoints cannot both take the same previous one; tracked
-    writes are not blocked by it. A writer that will also delete versions (a
-    prune) takes it first, before its deletes, so that it and a concurrent
-    `write_checkpoint` always lock in the same order. SQLite writers already
-    hold the database's one write lock.
+    writes never wait for it (they do not touch the table). A prune takes it
+    before deleting, so prunes and checkpoints run one at a time. SQLite
+    writers already hold the database's one write lock.
     """
     connection = connections[router.db_for_write(Checkpoint)]
     if connection.vendor != "postgresql":
@@ -312,38 +334,24 @@ def checkpoint_lock() -> None:
         )
 
 
-def _lock_history_tables(models: Iterable[type[Model]]) -> None:
-    """Hold every history table still (PostgreSQL) until the transaction ends.
-
-    `SHARE` waits for the writes in flight to commit and refuses new ones until
-    the checkpoint commits, so every statement reads the same versions: the
-    heads of all models are those of one moment. Tracked writes wait (they are
-    not refused) while the heads are read, one aggregate query per model.
-    Why not a REPEATABLE READ snapshot, which would block no one: it can only
-    be chosen before a transaction's first statement, and a prune must write
-    its checkpoint in the transaction that deleted (and so has already run
-    statements); tests run inside a transaction too. One way serves both.
-    """
-    connection = connections[router.db_for_write(Checkpoint)]
-    if connection.vendor != "postgresql":
-        return
-    tables = sorted({history_model_for(model)._meta.db_table for model in models})
-    if tables:
-        names = ", ".join(connection.ops.quote_name(table) for table in tables)
-        with connection.cursor() as cursor:
-            cursor.execute(f"LOCK TABLE {names} IN SHARE MODE")
-
-
 def write_checkpoint(
     *, kind: str = Checkpoint.Kind.CHECKPOINT, pruned: Mapping[str, Any] | None = None
 ) -> Checkpoint:
     """Sign and store a checkpoint of every chain of every tracked model.
 
     In one transaction (the caller's, if any): the checkpoint table is locked
-    (`checkpoint_lock`), then the history tables (`_lock_history_tables`), and
-    the heads, the previous checkpoint and the moment are read under those
-    locks, so the statement describes one consistent state and checkpoints
-    form one line.
+    (`checkpoint_lock`) before the previous checkpoint is read, so checkpoints
+    form one line; the heads of all models are read in one statement
+    (`chain_heads`), so they describe one consistent state. Tracked writes are
+    never blocked: they do not touch the checkpoint table.
+
+    Why not the alternatives. A REPEATABLE READ snapshot can only be chosen
+    before a transaction's first statement, and a prune writes its checkpoint
+    in the transaction that deleted (tests, too, run inside a transaction).
+    Locking the history tables in SHARE mode would hold tracked writes back
+    while the heads are read, and could deadlock with a write to several
+    tracked models (it takes the tables one after another, as the write
+    does, in its own order); PostgreSQL would then abort one of them.
 
     Args:
         kind: "checkpoint", or "prune" for the one a prune leaves.
@@ -363,7 +371,6 @@ def write_checkpoint(
     tracked = tracked_models()
     with transaction.atomic(using=router.db_for_write(Checkpoint)):
         checkpoint_lock()
-        _lock_history_tables(tracked)
         previous = latest_checkpoint()
         heads = chain_heads(tracked)
         created_at = timezone.now()

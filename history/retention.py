@@ -110,7 +110,7 @@ def history_prune(
         return PruneResult(model=label, cutoff=cutoff, count=prunable.count())
     signing_key()
     with transaction.atomic():
-        # Before deleting: a concurrent checkpoint takes this lock first too.
+        # Before deleting: prunes and checkpoints run one at a time.
         checkpoint_lock()
         count = _delete_in_chunks(model, prunable, on_chunk=on_chunk)
         if not count:
