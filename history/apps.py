@@ -8,6 +8,10 @@ class HistoryConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.core import checks
+
         from history import signals
+        from history.checks import check_tracked_models_are_atomic
 
         signals.connect()
+        checks.register(check_tracked_models_are_atomic)

@@ -1,89 +1,209 @@
-"""Versions written by simple-history's bulk helpers, completed in bulk."""
+"""Bulk writes of tracked models, each object's version written complete.
+
+`history_bulk_create` and `history_bulk_update` write many objects in a few
+statements and record one version of each with `record_bulk_versions`: the
+versions are built here (as simple-history's `bulk_history_create` builds
+them), completed by `complete_version` like a single save's (diff against the
+object's previous version, related-object snapshot, search text, request
+context, changeset, hash chain) and inserted once, in one `bulk_create`. No
+version is changed after its INSERT, so history tables can refuse UPDATE.
+
+A constant number of statements, whatever the number of objects (Django
+splits an INSERT into batches of `max_query_params` on SQLite). Bad arguments
+are refused before anything is written; the writes run in a transaction
+without a savepoint of its own, so a failure among them inside a caller's
+transaction rolls the whole of it back: nothing is half-written.
+"""
 
 from __future__ import annotations
 
-import datetime
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, cast
 
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
 from history.changesets import changeset_scope
 from history.context import current_request_context
 from history.m2m import record_current_m2m_rows
+from history.managers import tracked_bulk
 from history.selectors import history_latest_many
 from history.state import related_snapshots
-from history.tracking import history_model_for
-from history.versions import (
-    PER_VERSION_COLUMNS,
-    PER_WRITE_COLUMNS,
-    complete_version,
-)
+from history.tracking import CREATED, UPDATED, history_model_for, m2m_fields
+from history.versions import complete_version
 
 
-@contextmanager
 def record_bulk_versions(
     model: type[models.Model],
     instances: Sequence[models.Model],
     *,
+    history_type: str,
     actor: Any | None,
     reason: str | None,
-) -> Iterator[datetime.datetime]:
-    """Complete the versions a simple-history bulk helper writes.
+) -> list[Any]:
+    """Record one version of each of `instances`, already written in bulk.
 
-    Wrap `bulk_create_with_history` / `bulk_update_with_history`, passing them
-    the yielded `default_date` and `custom_historical_attrs=user_snapshot(actor)`
-    (who made them, kept after the user is deleted). Afterwards each version
-    they wrote gets what `complete_version` gives a single save: its diff
-    against the object's previous version, its related-object snapshot and
-    many-to-many rows, its search text, the request context and the
-    changeset (one for the call, or the one already open). A constant number
-    of queries, whatever the size.
+    The instances must be saved (their primary keys set) and hold the values
+    the versions record; their many-to-many rows must be written too. The
+    versions share one date, `actor` (None or an anonymous user: no user) and
+    `reason`; the object's previous versions are read in one query (none for
+    CREATED ones), and the versions and their many-to-many rows are inserted
+    in one `bulk_create` each, inside the open changeset or a new one.
+
+    Callers hold the objects' locks (`history.locks.lock_objects`) when the
+    versions are UPDATED ones, so that each extends its object's chain from
+    its newest version.
+
+    Returns:
+        The versions written, in the order of `instances`.
+
+    Raises:
+        ValueError: a type other than CREATED or UPDATED, or an unsaved
+            instance; nothing is written.
     """
-    with changeset_scope():
-        yield from _record(model, instances)
-
-
-def _record(
-    model: type[models.Model], instances: Sequence[models.Model]
-) -> Iterator[datetime.datetime]:
-    history_model = history_model_for(model)
-    pk_name = model._meta.pk.attname
-    date = timezone.now()
-    existing = [obj.pk for obj in instances if obj.pk is not None]
-    previous = {
-        getattr(v, pk_name): v for v in history_latest_many(model=model, pks=existing)
-    }
-    yield date
-    pks = [obj.pk for obj in instances]
-    versions = list(
-        history_model.objects.filter(
-            history_date=date, **{f"{pk_name}__in": pks}
-        ).select_related("history_user")
-    )
-    snapshots = related_snapshots(model, instances)
-    context = current_request_context()
-    for version in versions:
-        pk = getattr(version, pk_name)
-        complete_version(
-            model=model,
-            version=version,
-            previous=previous.get(pk),
-            snapshot=snapshots.get(pk, {}),
-            context=context,
+    if history_type not in (CREATED, UPDATED):
+        raise ValueError(
+            f"Bulk writes record CREATED or UPDATED versions, not {history_type!r}."
         )
-    if versions:
-        columns = list(PER_VERSION_COLUMNS)
-        if any(version.history_staff_only for version in versions):
-            # Inserted as False: written only when one is not, which keeps the
-            # usual bulk update to its few statements.
-            columns.append("history_staff_only")
-        history_model.objects.bulk_update(versions, columns)
-        # One actor, one request: the same values for every version, in one
-        # statement whatever the number of versions.
-        history_model.objects.filter(
-            history_id__in=[version.history_id for version in versions]
-        ).update(**{name: getattr(versions[0], name) for name in PER_WRITE_COLUMNS})
-    record_current_m2m_rows(model, versions)
+    pks = [instance.pk for instance in instances]
+    if None in pks:
+        raise ValueError(
+            "Bulk versions record saved objects: a primary key is missing."
+        )
+    history_model = history_model_for(model)
+    with changeset_scope():
+        previous = (
+            {}
+            if history_type == CREATED
+            else {
+                getattr(v, model._meta.pk.attname): v
+                for v in history_latest_many(model=model, pks=pks)
+            }
+        )
+        snapshots = related_snapshots(model, instances)
+        context = current_request_context()
+        user = actor if actor is not None and actor.is_authenticated else None
+        date = timezone.now()
+        with_relation = hasattr(history_model, "history_relation")
+        versions = []
+        for instance in instances:
+            version = history_model(
+                history_date=date,
+                history_type=history_type,
+                history_user=user,
+                history_change_reason=reason,
+                **{
+                    field.attname: getattr(instance, field.attname)
+                    for field in history_model.tracked_fields
+                },
+            )
+            if with_relation:
+                version.history_relation_id = instance.pk
+            complete_version(
+                model=model,
+                version=version,
+                previous=previous.get(instance.pk),
+                snapshot=snapshots[instance.pk],
+                context=context,
+            )
+            versions.append(version)
+        history_model.objects.bulk_create(versions)
+        record_current_m2m_rows(model, versions)
+    return versions
+
+
+def history_bulk_create(
+    *,
+    model: type[models.Model],
+    instances: Sequence[models.Model],
+    actor: Any | None,
+    reason: str | None,
+    m2m: Sequence[Mapping[str, Iterable[Any]]] | None = None,
+) -> list[Any]:
+    """Create many objects of a tracked model with one INSERT, and one
+    CREATED version of each.
+
+    The instances are validated by the caller. `m2m`, when given, holds for
+    each instance (in the same order) its many-to-many values by field name
+    (related primary keys); they are written before the versions, which
+    record them.
+
+    Returns:
+        The instances, their primary keys set.
+
+    Raises:
+        ValueError: `m2m` does not match the instances or names a field the
+            model does not track; nothing is written.
+    """
+    if m2m is not None:
+        _check_m2m(model, instances, m2m)
+    with changeset_scope(), transaction.atomic(savepoint=False):
+        with tracked_bulk():
+            created = model._default_manager.bulk_create(list(instances))
+        if any(instance.pk is None for instance in created):
+            raise RuntimeError(
+                f"{model._meta.label}: the database did not return the new "
+                "primary keys, which the versions record."
+            )
+        if m2m is not None:
+            _add_m2m_rows(model, created, m2m)
+        record_bulk_versions(
+            model, created, history_type=CREATED, actor=actor, reason=reason
+        )
+    return created
+
+
+def history_bulk_update(
+    *,
+    model: type[models.Model],
+    instances: Sequence[models.Model],
+    fields: Sequence[str],
+    actor: Any | None,
+    reason: str | None,
+) -> None:
+    """Save `fields` of many objects of a tracked model in one UPDATE, and
+    record one UPDATED version of each.
+
+    Callers lock the objects first (`history.locks.lock_objects`, then the
+    rows), so that no other writer of them runs in between.
+    """
+    with changeset_scope(), transaction.atomic(savepoint=False):
+        with tracked_bulk():
+            model._default_manager.bulk_update(list(instances), list(fields))
+        record_bulk_versions(
+            model, instances, history_type=UPDATED, actor=actor, reason=reason
+        )
+
+
+def _check_m2m(
+    model: type[models.Model],
+    instances: Sequence[models.Model],
+    values: Sequence[Mapping[str, Iterable[Any]]],
+) -> None:
+    if len(values) != len(instances):
+        raise ValueError("Give the many-to-many values of every instance, or none.")
+    known = {field.name for field in m2m_fields(model)}
+    unknown = {name for entry in values for name in entry} - known
+    if unknown:
+        raise ValueError(
+            f"{model._meta.label} tracks no many-to-many field {sorted(unknown)!r}."
+        )
+
+
+def _add_m2m_rows(
+    model: type[models.Model],
+    instances: Sequence[models.Model],
+    values: Sequence[Mapping[str, Iterable[Any]]],
+) -> None:
+    """Write the through rows of new objects' many-to-many values, one INSERT
+    per field."""
+    for field in m2m_fields(model):
+        name = field.name
+        through = cast(Any, field.remote_field).through
+        owner = f"{field.m2m_field_name()}_id"
+        target = f"{field.m2m_reverse_field_name()}_id"
+        through._default_manager.bulk_create(
+            through(**{owner: instance.pk, target: pk})
+            for instance, entry in zip(instances, values, strict=True)
+            for pk in dict.fromkeys(entry.get(name, ()))
+        )

@@ -20,6 +20,7 @@ from history.selectors import (
     history_versions,
     visible_versions,
 )
+from history.signals import mark_lock_held
 from history.tracking import CREATED, DELETED, history_view_permission, object_pk_of
 from history.validation import clean_reason
 from history.writes import history_delete, require_permission
@@ -147,6 +148,7 @@ def _undo(
         if before is None:
             if instance is None:
                 continue  # created and deleted by the changeset: nothing to undo
+            mark_lock_held(instance)  # locked by `_lock_all`
             changes: list[FieldChange] = []
             history_delete(
                 instance=instance, actor=actor, reason=reason, reverted_from=entry.first

@@ -1,8 +1,10 @@
 """Models of the history machinery.
 
-`VersionExtras` is the abstract base that every tracked model's historical model
-inherits (through simple-history's `bases=`): it adds the stored diff, the
-revert marker and the request context to each version.
+`TrackedModel` is the abstract base of every tracked model: its writes and
+their versions commit together. `VersionExtras` is the abstract base that
+every tracked model's historical model inherits (through simple-history's
+`bases=`): it adds the stored diff, the revert marker and the request context
+to each version.
 """
 
 from __future__ import annotations
@@ -11,13 +13,40 @@ import uuid
 from typing import Any
 
 from django.conf import settings
-from django.db import models
+from django.db import models, router, transaction
 from django.db.models.signals import class_prepared
 
 # The columns of the keyset every history connection pages by (newest first:
 # `history.tracking.NEWEST_FIRST`); `history.paging` needs an index on them so a
 # deep page is an index range scan.
 KEYSET_COLUMNS = ("history_date", "history_id")
+
+
+class TrackedModel(models.Model):
+    """The base of every tracked model: `save()` and `delete()` are atomic.
+
+    Django's `save()` in autocommit mode commits the row, then simple-history
+    writes the version in a transaction of its own: a failure in between
+    leaves a change with no version, and on PostgreSQL the guards
+    (`history.guards`) refuse the row's commit. Here both run in one
+    transaction (no savepoint inside an open one: an error marks it for
+    rollback, as Django's own `save()` does). A system check
+    (`history.checks`) requires this base of every model whose history is
+    built on `VersionExtras`. No fields, so migrations do not record it.
+    """
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        with transaction.atomic(using=using, savepoint=False):
+            super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        with transaction.atomic(using=using, savepoint=False):
+            return super().delete(*args, **kwargs)
 
 
 class VersionExtras(models.Model):

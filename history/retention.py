@@ -5,7 +5,8 @@ live object's latest version (so every live object keeps its current values
 on record), leaves the versions it keeps exactly as stored (their diffs were
 computed when they were written, not against their neighbours now), and
 records what it deleted: a `Pruning` row and a `Changeset` whose reason says
-how many versions of which model, older than when.
+how many versions of which model, older than when. On PostgreSQL it is the one
+writer the append-only guards let delete versions (`history.guards`).
 
 A prune also leaves a signed checkpoint (`history.checkpoints`, kind "prune")
 in its transaction, holding what it pruned: the chains' bases are then the
@@ -21,11 +22,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import models, transaction
+from django.db import models, router, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from history.checkpoints import checkpoint_lock, signing_key, write_checkpoint
+from history.guards import sanctioned_prune
 from history.models import Changeset, Checkpoint, Pruning
 from history.tracking import (
     NEWEST_FIRST,
@@ -109,7 +111,8 @@ def history_prune(
     if dry_run:
         return PruneResult(model=label, cutoff=cutoff, count=prunable.count())
     signing_key()
-    with transaction.atomic():
+    using = router.db_for_write(prunable.model)
+    with transaction.atomic(using=using), sanctioned_prune(using):
         # Before deleting: prunes and checkpoints run one at a time.
         checkpoint_lock()
         count = _delete_in_chunks(model, prunable, on_chunk=on_chunk)

@@ -15,6 +15,7 @@ from history.diff import FieldChange, history_diff
 from history.errors import HistoryErrorCode, OperationDenied, operation_error
 from history.locks import lock_object, lock_objects
 from history.selectors import history_latest, history_versions, visible_versions
+from history.signals import mark_lock_held
 from history.tracking import (
     DELETED,
     history_model_for,
@@ -102,6 +103,8 @@ def history_revert(
         if pk is None
         else model._default_manager.select_for_update().filter(pk=pk).first()
     )
+    if instance is not None:
+        mark_lock_held(instance)
     latest = None if pk is None else history_latest(model=model, pk=pk)
     if instance is None:
         if not reveal:

@@ -2,14 +2,19 @@
 
 Single saves (simple-history's signal, `history.signals.fill_version`) and bulk
 writes (`history.bulk.record_bulk_versions`) both complete their versions with
-`complete_version`, so the two paths record the same facts.
+`complete_version` before inserting them, so the two paths record the same
+facts and no version is changed once written.
 """
 
 from __future__ import annotations
 
+import datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, cast
 
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from history.chains import extend_chain
 from history.changesets import changeset_for_version
@@ -25,25 +30,6 @@ USERNAME_LENGTH = cast(
 # on every insert: 64 Ki characters are at most 256 KB of UTF-8, far inside
 # the limit whatever the words, and far more than anyone searches by.
 MAX_SEARCH_TEXT = 65_536
-# The columns `complete_version` sets, for writers that save versions in bulk:
-# those that differ from version to version, and those that one write (one
-# actor, one request) gives all its versions alike.
-PER_VERSION_COLUMNS = (
-    "history_snapshot",
-    "history_changes",
-    "history_segments",
-    "history_search",
-    "history_prev_hash",
-    "history_hash",
-)
-PER_WRITE_COLUMNS = (
-    "history_user_pk",
-    "history_username",
-    "history_ip_address",
-    "history_user_agent",
-    "history_request_id",
-    "history_changeset_id",
-)
 
 
 def user_snapshot(user: Any | None) -> dict[str, Any]:
@@ -51,8 +37,7 @@ def user_snapshot(user: Any | None) -> dict[str, Any]:
 
     simple-history's `history_user` foreign key is set to null when the user is
     deleted; `history_user_pk` and `history_username` (the username as it was
-    then) keep the fact. No user, or an anonymous one, leaves them empty. Bulk
-    writers pass it to simple-history's helpers as `custom_historical_attrs`.
+    then) keep the fact. No user, or an anonymous one, leaves them empty.
     """
     if user is None or not user.is_authenticated or user.pk is None:
         return {"history_user_pk": None, "history_username": ""}
@@ -100,6 +85,43 @@ def search_text(version: Any) -> str:
     return " ".join(words)
 
 
+def as_stored(version: Any) -> None:
+    """Give a new version's values the form the database will store them in,
+    so that its hash, computed before the INSERT, is the hash of the row read
+    back.
+
+    A plain `save()` may hold values the database converts: a decimal with
+    more places than its field's (`Decimal("10.5000")`, or `"10.555"`) is
+    rounded to them, half away from zero as PostgreSQL rounds (SQLite keeps
+    decimals as floating point, so its row may round a tie the other way; the
+    version keeps this rounding on either database); a naive moment (or its
+    text) is taken in the default time zone, as Django saves it. Validated
+    values (the services') are unchanged.
+    """
+    for field in type(version)._meta.concrete_fields:
+        value = getattr(version, field.attname)
+        if value is None:
+            continue
+        if isinstance(field, models.DecimalField):
+            number = field.to_python(value)
+            if isinstance(number, Decimal) and number.is_finite():
+                places = Decimal(1).scaleb(-field.decimal_places)
+                setattr(
+                    version,
+                    field.attname,
+                    number.quantize(places, rounding=ROUND_HALF_UP),
+                )
+        elif isinstance(field, models.DateTimeField):
+            moment = field.to_python(value)
+            if (
+                isinstance(moment, datetime.datetime)
+                and settings.USE_TZ
+                and timezone.is_naive(moment)
+            ):
+                moment = timezone.make_aware(moment, timezone.get_default_timezone())
+            setattr(version, field.attname, moment)
+
+
 def complete_version(
     *,
     model: type[models.Model],
@@ -122,6 +144,7 @@ def complete_version(
         reverted_from: The version a revert went back to, when a revert
             writes this one.
     """
+    as_stored(version)
     version.history_snapshot = snapshot
     fill_version_diff(model=model, version=version, previous=previous)
     version.history_search = search_text(version)

@@ -22,7 +22,11 @@ from history.errors import (
     operation_error,
 )
 from history.locks import lock_object, lock_objects
-from history.signals import HISTORY_TYPE_ATTRIBUTE, REVERTED_FROM_ATTRIBUTE
+from history.signals import (
+    HISTORY_TYPE_ATTRIBUTE,
+    REVERTED_FROM_ATTRIBUTE,
+    mark_lock_held,
+)
 from history.tracking import CREATED, is_foreign_key, is_m2m, tracked_fields
 from history.validation import assign_fields, clean_reason
 
@@ -113,6 +117,9 @@ def _mark(
 def locked_instance(model: type[models.Model], pk: Any) -> Any:
     """Serialise the writers of one object (`lock_object`), then lock its row.
 
+    The instance is marked as locked (`mark_lock_held`), so its versions do
+    not take the lock again.
+
     Raises:
         ValidationError: NOT_FOUND on `id` when there is no such object.
     """
@@ -124,6 +131,7 @@ def locked_instance(model: type[models.Model], pk: Any) -> Any:
             f"No such {model._meta.verbose_name}.",
             field="id",
         )
+    mark_lock_held(instance)
     return instance
 
 

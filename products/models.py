@@ -14,7 +14,7 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from history.managers import TrackedManager
-from history.models import VersionExtras
+from history.models import TrackedModel, VersionExtras
 
 NO_NUL = ProhibitNullCharactersValidator()
 # The longest description the catalog accepts, in characters: long enough for
@@ -28,7 +28,7 @@ DESCRIPTION_HELP = (
 MAX_TAGS = 20
 
 
-class Category(models.Model):
+class Category(TrackedModel):
     """A group of products. Every change to it is recorded as a version."""
 
     name = models.CharField(
@@ -77,7 +77,7 @@ class Tag(models.Model):
         return self.name
 
 
-class Product(models.Model):
+class Product(TrackedModel):
     """A product in the catalog. Every change to it is recorded as a version.
 
     `supplier_cost` is sensitive: no version stores it, and only staff read it.

@@ -15,9 +15,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from history.bulk import record_bulk_versions
+from history.bulk import history_bulk_create, history_bulk_update
 from history.changesets import changeset_scope
 from history.errors import (
     HistoryErrorCode,
@@ -26,10 +25,9 @@ from history.errors import (
     operation_error,
 )
 from history.locks import lock_objects
-from history.managers import tracked_bulk
 from history.revert import RevertResult, history_revert
+from history.signals import mark_lock_held
 from history.validation import assign_fields, clean_reason, text_problem
-from history.versions import user_snapshot
 from history.writes import (
     history_delete,
     history_save,
@@ -356,21 +354,13 @@ def _record_prices(
     now = timezone.now()
     for product in products:
         product.updated_at = now
-    with (
-        record_bulk_versions(Product, products, actor=actor, reason=reason) as date,
-        tracked_bulk(),
-    ):
-        bulk_update_with_history(
-            products,
-            Product,
-            ["price", "updated_at"],
-            default_user=actor
-            if actor is not None and actor.is_authenticated
-            else None,
-            default_change_reason=reason,
-            default_date=date,
-            custom_historical_attrs=user_snapshot(actor),
-        )
+    history_bulk_update(
+        model=Product,
+        instances=products,
+        fields=["price", "updated_at"],
+        actor=actor,
+        reason=reason,
+    )
 
 
 @changeset_scope()
@@ -413,30 +403,13 @@ def product_import(
         products.append(product)
     if errors:
         raise ValidationError(errors)
-    with (
-        record_bulk_versions(
-            Product, products, actor=actor, reason=cleaned_reason
-        ) as date,
-        tracked_bulk(),
-    ):
-        created = bulk_create_with_history(
-            products,
-            Product,
-            default_user=actor
-            if actor is not None and actor.is_authenticated
-            else None,
-            default_change_reason=cleaned_reason or "",
-            default_date=date,
-            custom_historical_attrs=user_snapshot(actor),
-        )
-        # Inside the block: the versions are completed on leaving it, and
-        # record the tags each product has by then.
-        through: Any = Product.tags.through
-        through.objects.bulk_create(
-            through(product_id=product.pk, tag_id=tag_id)
-            for product, ids in zip(products, tag_ids, strict=True)
-            for tag_id in ids
-        )
+    created = history_bulk_create(
+        model=Product,
+        instances=products,
+        actor=actor,
+        reason=cleaned_reason,
+        m2m=[{"tags": ids} for ids in tag_ids],
+    )
     return products_by_pk([product.pk for product in created])
 
 
@@ -484,6 +457,7 @@ def category_delete(
     for product in Product.objects.select_for_update().filter(
         pk__in=listed, category=category
     ):
+        mark_lock_held(product)
         product.category = None
         history_save(instance=product, actor=actor, reason=moved_reason)
     deleted_pk = category.pk
@@ -522,6 +496,7 @@ def tag_delete(*, pk: Any, actor: Any | None, reason: str | None = None) -> Tag:
         tags.setdefault(product_pk, []).append(tag_pk)
     having = [product_pk for product_pk, pks in tags.items() if tag.pk in pks]
     for product in Product.objects.select_for_update().filter(pk__in=having):
+        mark_lock_held(product)
         history_save(
             instance=product,
             actor=actor,

@@ -8,7 +8,11 @@ with 20 versions each through `products.services`, and prints:
   same 2 SQL statements, builds the same dicts and calls `json.dumps`, both served
   by the same test `Client`, middleware stack and bearer token;
 - 500 tracked `product_update` calls against 500 plain `.update()`s, each in its
-  own transaction.
+  own transaction;
+- what hash chains add to a tracked write: 500 `product_update` calls with
+  chains on against the same with `history.versions.extend_chain` replaced by a
+  no-op, in alternating rounds, the statements of one update each way, and the
+  time of `extend_chain` alone.
 
 Absolute times depend on the machine; compare the ratios. Query logging is off
 while timing (`DEBUG=False`, as in the test runner). Nothing is asserted.
@@ -34,6 +38,9 @@ READ_REPEATS = 15
 WRITES = 500
 WRITE_WARMUPS = 20
 WRITE_ROUNDS = 5
+CHAIN_WRITES = 500
+CHAIN_ROUNDS = 10
+CHAIN_SEALS = 2_000
 TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
 
 # The nested read; its `first:` arguments must match PRODUCTS and VERSIONS.
@@ -371,6 +378,91 @@ def bench_writes(pks: list[int]) -> None:
     )
 
 
+def bench_chains(pks: list[int]) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    import history.versions
+    from history.chains import extend_chain
+    from history.selectors import history_versions
+    from products.models import Product
+    from products.services import product_update
+
+    counter = 0
+
+    def update() -> None:
+        nonlocal counter
+        counter += 1
+        product_update(
+            pk=pks[counter % len(pks)],
+            data={"quantity": 10_000 + counter},
+            actor=None,
+            reason="bench chain",
+        )
+
+    def no_chain(model: Any, version: Any, previous: Any) -> None:
+        """`extend_chain` that seals nothing: the versions keep empty hashes."""
+
+    def chains(on: bool) -> None:
+        history.versions.extend_chain = extend_chain if on else no_chain
+
+    def batch(on: bool, count: int) -> Callable[[], None]:
+        def run() -> None:
+            chains(on)
+            try:
+                for _ in range(count):
+                    update()
+            finally:
+                chains(True)
+
+        return run
+
+    batch(True, WRITE_WARMUPS)()
+    batch(False, WRITE_WARMUPS)()
+    per_round = CHAIN_WRITES // CHAIN_ROUNDS
+    totals = {True: 0, False: 0}
+    # Alternating rounds, so drift on a busy machine hits both alike.
+    for _ in range(CHAIN_ROUNDS):
+        totals[True] += timed(batch(True, per_round))
+        totals[False] += timed(batch(False, per_round))
+    queries: dict[bool, CaptureQueriesContext] = {}
+    for on in (True, False):
+        with CaptureQueriesContext(connection) as captured:
+            batch(on, 1)()
+        queries[on] = captured
+
+    # The sealing alone: hash a stored version again and again.
+    version = history_versions(model=Product, pk=pks[0]).first()
+    previous = history_versions(model=Product, pk=pks[0])[1]
+    start = time.perf_counter_ns()
+    for _ in range(CHAIN_SEALS):
+        extend_chain(Product, version, previous)
+    sealing = (time.perf_counter_ns() - start) / CHAIN_SEALS
+
+    count = per_round * CHAIN_ROUNDS
+    base = totals[False]
+    print()
+    print(
+        f"Hash chains: {count} product_update calls each way, one transaction "
+        f"each, in {CHAIN_ROUNDS} alternating rounds after {WRITE_WARMUPS} warm-ups"
+    )
+    print(f"  {'':44} {'ms':>8} {'us/op':>8} {'x off':>8} {'SQL/op':>7} {'data':>5}")
+    for label, on in (
+        ("chains on (extend_chain)", True),
+        ("chains off (extend_chain a no-op)", False),
+    ):
+        total = totals[on]
+        print(
+            f"  {label:44} {ms(total):8.1f} {total / count / 1e3:8.1f} "
+            f"{total / base:8.2f} {len(queries[on]):7} "
+            f"{data_statements(queries[on].captured_queries):5}"
+        )
+    print(
+        f"  extend_chain alone: {sealing / 1e3:.1f} us per version "
+        f"({sealing / (totals[True] / count):.1%} of a tracked update)"
+    )
+
+
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     django.setup()
@@ -407,6 +499,7 @@ def main() -> None:
         )
         bench_reads(raw)
         bench_writes(pks)
+        bench_chains(pks)
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
         teardown_test_environment()

@@ -1,7 +1,7 @@
 """Plain helpers shared by the tests: global ids, permission lists, answer
 matchers, the GraphQL-over-HTTP request (the `gql` fixture is built on it),
-snapshots of the product tables, concurrent calls and `manage.py` in a fresh
-process."""
+snapshots of the product tables, concurrent calls, `manage.py` in a fresh
+process, a second PostgreSQL connection and writes past the guards."""
 
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 from django.conf import settings
-from django.db import connections
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.test import Client
 from strawberry.relay import from_base64, to_base64
 from strawberry_django.test.client import TestClient
@@ -211,3 +213,40 @@ def command_help(name: str) -> str:
     result = manage_py(name, "--help", env={})
     assert result.returncode == 0, result.stderr
     return " ".join(result.stdout.split())  # argparse wraps lines
+
+
+def second_connection() -> psycopg.Connection[Any]:
+    """A connection to the PostgreSQL test database of its own, outside Django
+    (autocommit): it sees only what Django's connection has committed."""
+    db = connection.settings_dict
+    params = {
+        "dbname": db["NAME"],
+        "user": db["USER"],
+        "password": db["PASSWORD"],
+        "host": db["HOST"],
+        "port": db["PORT"],
+    }
+    return psycopg.connect(autocommit=True, **{k: v for k, v in params.items() if v})
+
+
+@contextmanager
+def bypass_guards(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
+    """Write past the PostgreSQL guards (`history.guards`) what no service can:
+    backdated versions, tampered rows. For test setup only.
+
+    The block runs in a transaction (a savepoint inside the test's) with
+    `session_replication_role = replica`, under which no trigger fires, not
+    even at commit (foreign-key checks neither): it takes a superuser, as the
+    tests connect. The role is back to `origin` after the block. On SQLite,
+    which has no guards, just a transaction.
+    """
+    with transaction.atomic(using=using):
+        database = connections[using]
+        if database.vendor != "postgresql":
+            yield
+            return
+        with database.cursor() as cursor:
+            cursor.execute("SET LOCAL session_replication_role = replica")
+        yield
+        with database.cursor() as cursor:
+            cursor.execute("SET LOCAL session_replication_role = origin")

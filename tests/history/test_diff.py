@@ -9,10 +9,9 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from simple_history.utils import bulk_update_with_history
 
 from history import diff as diff_module
-from history.bulk import record_bulk_versions
+from history.bulk import history_bulk_update
 from history.diff import (
     MAX_DIFF_TOKENS,
     MAX_SEGMENTS,
@@ -27,7 +26,6 @@ from history.diff import (
     stored_segments,
     text_segments,
 )
-from history.managers import tracked_bulk
 from history.selectors import history_versions
 from history.state import FieldState, state_diff, state_of
 from products.models import Product
@@ -600,13 +598,13 @@ def test_bulk_versions_store_the_word_level_diffs_of_their_text_fields(editor, l
     lamp.name = "Desk lamp"
     lamp.description = "Steel desk lamp"
 
-    with (
-        record_bulk_versions(Product, [lamp], actor=editor, reason="bulk") as date,
-        tracked_bulk(),
-    ):
-        bulk_update_with_history(
-            [lamp], Product, ["name", "description"], default_date=date
-        )
+    history_bulk_update(
+        model=Product,
+        instances=[lamp],
+        fields=["name", "description"],
+        actor=editor,
+        reason="bulk",
+    )
 
     newest = history_versions(model=Product, pk=lamp.pk)[0]
     assert newest.history_changes == {

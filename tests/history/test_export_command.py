@@ -22,7 +22,7 @@ from history.writes import tracked_create
 from products.models import Product
 from products.services import product_create, product_delete, product_update
 from tests.factories import UserFactory
-from tests.helpers import command_help
+from tests.helpers import bypass_guards, command_help
 from tests.tracked.models import Note
 
 pytestmark = pytest.mark.django_db
@@ -160,8 +160,9 @@ def test_since_and_until_bound_the_dates() -> None:
     # Dates without a time are days of the current time zone.
     local = timezone.get_current_timezone()
     days = [datetime.datetime(2026, 1, day, 12, tzinfo=local) for day in (1, 2, 3)]
-    for version, day in zip(versions, days, strict=True):
-        HistoricalProduct.objects.filter(pk=version.pk).update(history_date=day)
+    with bypass_guards():
+        for version, day in zip(versions, days, strict=True):
+            HistoricalProduct.objects.filter(pk=version.pk).update(history_date=day)
 
     def types(**options: str) -> list[str]:
         return [row["type"] for row in jsonl(**options)]
@@ -282,7 +283,8 @@ def add_note_versions(count: int) -> None:
 
 def export_peak(count: int) -> int:
     """The peak memory (bytes) of exporting `count` versions."""
-    HistoricalNote.objects.all().delete()
+    with bypass_guards():
+        HistoricalNote.objects.all().delete()
     add_note_versions(count)
     sink = Sink()
     tracemalloc.start()

@@ -15,7 +15,6 @@ from decimal import Decimal
 from typing import Any
 from unittest.mock import ANY
 
-import psycopg
 import pytest
 from django.db import connection
 from simple_history.signals import pre_create_historical_record
@@ -23,7 +22,7 @@ from simple_history.signals import pre_create_historical_record
 from products.models import Product
 from products.services import product_create, product_update
 from tests.conftest import GraphQL
-from tests.helpers import gid
+from tests.helpers import gid, second_connection
 
 HistoricalProduct = Product.history.model
 
@@ -81,19 +80,6 @@ def mutation(kind: str, product: Product) -> tuple[str, dict[str, Any], dict[str
             }
         },
     )
-
-
-def second_connection() -> psycopg.Connection[Any]:
-    """A connection to the test database of its own, outside Django."""
-    db = connection.settings_dict
-    params = {
-        "dbname": db["NAME"],
-        "user": db["USER"],
-        "password": db["PASSWORD"],
-        "host": db["HOST"],
-        "port": db["PORT"],
-    }
-    return psycopg.connect(autocommit=True, **{k: v for k, v in params.items() if v})
 
 
 def stored(product: Product) -> tuple[Any, list[Any]]:

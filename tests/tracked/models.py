@@ -6,10 +6,10 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from history.managers import TrackedManager
-from history.models import VersionExtras
+from history.models import TrackedModel, VersionExtras
 
 
-class Note(models.Model):
+class Note(TrackedModel):
     """A note. Every change to it is recorded as a version."""
 
     title = models.CharField("title", max_length=200)

@@ -1,0 +1,386 @@
+"""PostgreSQL guards: versions are append-only, and no write escapes history.
+
+Two plpgsql trigger functions (installed by `InstallGuardFunctions`, in the
+history app's migrations) and, per tracked model, the triggers that call them
+(`InstallHistoryGuards`, in the tracked model's app's migrations):
+
+- `history_append_only`, BEFORE UPDATE OR DELETE on every historical table and
+  every many-to-many historical table, refuses to change or delete a version.
+  It lets through a DELETE while the transaction-local setting
+  `history.prune` is `on` (`sanctioned_prune`, used by
+  `history.retention.history_prune` only); an UPDATE that only sets
+  `history_user_id` to NULL (Django's SET_NULL when a user account is deleted:
+  `history_user_pk` and `history_username` keep who it was); and an UPDATE of
+  a version written by the same transaction (bulk writers complete the
+  versions simple-history inserted: `history.bulk.record_bulk_versions`). Once
+  its transaction commits, a version never changes.
+- `history_require_version`, a deferred constraint trigger on every tracked
+  table and on the through table of every tracked many-to-many field, refuses
+  at commit a row written (inserted, updated or deleted) by a transaction that
+  wrote no version of its object. Every historical table carries a column
+  `history_txid` that is not a Django field: its default,
+  `txid_current()`, is the id of the top-level transaction that inserted the
+  version (savepoints included), which the check compares.
+
+The guards stop mistakes and application code, not someone set on forging:
+inserting a version is not refused (a forged one breaks its chain), any
+connection may set `history.prune`, TRUNCATE fires no row trigger (Django's
+test flush and `seed_demo --reset` empty the tables with it), and a superuser
+or the tables' owner can `SET session_replication_role = replica` or drop the
+triggers. The hash chains and checkpoints anchored outside the database catch
+what such a writer changes. SQLite has no guards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.migrations.operations.base import Operation
+from django.db.migrations.state import ProjectState, StateApps
+from django.db.transaction import TransactionManagementError
+
+PRUNE_SETTING = "history.prune"
+TXID_COLUMN = "history_txid"
+APPEND_ONLY = "history_append_only"
+REQUIRE_VERSION = "history_require_version"
+APPEND_ONLY_MESSAGE = (
+    "versions are append-only; prune old versions with manage.py prune_history"
+)
+UNVERSIONED_MESSAGE = (
+    "was written without a version: write tracked models through their "
+    "services, save() or delete() (which record a version), not raw SQL, "
+    "QuerySet.update() or through-model writes"
+)
+
+FUNCTIONS_SQL = f"""
+CREATE OR REPLACE FUNCTION {APPEND_ONLY}() RETURNS trigger
+LANGUAGE plpgsql AS $function$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        IF current_setting('{PRUNE_SETTING}', true) = 'on' THEN
+            RETURN OLD;
+        END IF;
+    ELSE
+        -- A version is completed in the transaction that writes it; once
+        -- committed it never changes. (to_jsonb: many-to-many historical
+        -- tables have neither column, and are never let through here.)
+        IF (to_jsonb(OLD) ->> '{TXID_COLUMN}')::bigint = txid_current() THEN
+            RETURN NEW;
+        END IF;
+        -- A deleted user account: the link goes, who it was stays.
+        IF (to_jsonb(NEW) -> 'history_user_id') = 'null'::jsonb
+           AND to_jsonb(NEW) - 'history_user_id'
+               = to_jsonb(OLD) - 'history_user_id' THEN
+            RETURN NEW;
+        END IF;
+    END IF;
+    RAISE EXCEPTION '% on % refused: {APPEND_ONLY_MESSAGE}', TG_OP, TG_TABLE_NAME
+        USING ERRCODE = 'integrity_constraint_violation';
+END;
+$function$;
+
+CREATE OR REPLACE FUNCTION {REQUIRE_VERSION}() RETURNS trigger
+LANGUAGE plpgsql AS $function$
+DECLARE
+    -- The historical table, its column holding the object's id, the column
+    -- of the written table pointing at the object, and the tracked table.
+    history_table text := TG_ARGV[0];
+    history_column text := TG_ARGV[1];
+    object_column text := TG_ARGV[2];
+    tracked_table text := TG_ARGV[3];
+    written record;
+    versioned boolean;
+BEGIN
+    FOR pass IN 1..2 LOOP
+        IF pass = 1 AND TG_OP <> 'DELETE' THEN
+            written := NEW;
+        ELSIF pass = 2 AND TG_OP = 'DELETE' THEN
+            written := OLD;
+        ELSIF pass = 2 AND TG_OP = 'UPDATE'
+              AND (to_jsonb(OLD) -> object_column)
+                  IS DISTINCT FROM (to_jsonb(NEW) -> object_column) THEN
+            written := OLD;
+        ELSE
+            CONTINUE;
+        END IF;
+        EXECUTE format(
+            'SELECT EXISTS (SELECT 1 FROM %I WHERE %I = ($1).%I'
+            ' AND {TXID_COLUMN} = txid_current())',
+            history_table, history_column, object_column
+        ) INTO versioned USING written;
+        IF NOT versioned THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'integrity_constraint_violation',
+                MESSAGE = format(
+                    '%s row %s%s %s',
+                    TG_TABLE_NAME,
+                    CASE WHEN TG_TABLE_NAME = tracked_table THEN ''
+                         ELSE 'for ' || tracked_table || ' ' END,
+                    to_jsonb(written) ->> object_column,
+                    '{UNVERSIONED_MESSAGE}'
+                );
+        END IF;
+    END LOOP;
+    RETURN NULL;
+END;
+$function$;
+"""
+
+DROP_FUNCTIONS_SQL = f"""
+DROP FUNCTION IF EXISTS {REQUIRE_VERSION}();
+DROP FUNCTION IF EXISTS {APPEND_ONLY}();
+"""
+
+
+def _is_postgresql(schema_editor: BaseDatabaseSchemaEditor) -> bool:
+    return schema_editor.connection.vendor == "postgresql"
+
+
+@contextmanager
+def sanctioned_prune(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
+    """Let the enclosed code delete versions; the caller holds a transaction.
+
+    Writes made earlier in the transaction are checked first, against the
+    versions that cover them before any is pruned. Then `history.prune` is
+    set for the transaction (undone with it on a rollback) and cleared on
+    leaving the block. Nothing on SQLite.
+    """
+    connection = connections[using]
+    if not connection.in_atomic_block:
+        raise TransactionManagementError(
+            "sanctioned_prune() must run inside transaction.atomic(): its "
+            "setting lasts for the transaction."
+        )
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET CONSTRAINTS {REQUIRE_VERSION} IMMEDIATE")
+        cursor.execute(f"SET CONSTRAINTS {REQUIRE_VERSION} DEFERRED")
+        cursor.execute("SELECT set_config(%s, 'on', true)", [PRUNE_SETTING])
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config(%s, 'off', true)", [PRUNE_SETTING])
+
+
+class InstallGuardFunctions(Operation):
+    """Install the guards' trigger functions (PostgreSQL only; nothing on
+    other databases). Reversible."""
+
+    reversible = True
+    reduces_to_sql = True
+
+    def state_forwards(self, app_label: str, state: ProjectState) -> None:
+        pass
+
+    def database_forwards(
+        self,
+        app_label: str,
+        schema_editor: BaseDatabaseSchemaEditor,
+        from_state: ProjectState,
+        to_state: ProjectState,
+    ) -> None:
+        if _is_postgresql(schema_editor):
+            schema_editor.execute(FUNCTIONS_SQL, params=None)
+
+    def database_backwards(
+        self,
+        app_label: str,
+        schema_editor: BaseDatabaseSchemaEditor,
+        from_state: ProjectState,
+        to_state: ProjectState,
+    ) -> None:
+        if _is_postgresql(schema_editor):
+            schema_editor.execute(DROP_FUNCTIONS_SQL, params=None)
+
+    def describe(self) -> str:
+        return "Install the history guards' trigger functions (PostgreSQL)"
+
+    @property
+    def migration_name_fragment(self) -> str:
+        return "history_guard_functions"
+
+
+@dataclass(frozen=True)
+class GuardedTables:
+    """The tables of one tracked model that the guards cover.
+
+    Attributes:
+        tracked: The tracked model's table.
+        tracked_pk: Its primary-key column.
+        history: The historical table.
+        history_pk: The historical table's column holding the object's id.
+        m2m: For each tracked many-to-many field: its through table, the
+            through table's column pointing at the object, and the
+            historical table of its rows.
+    """
+
+    tracked: str
+    tracked_pk: str
+    history: str
+    history_pk: str
+    m2m: tuple[tuple[str, str, str], ...]
+
+
+def guarded_tables(
+    apps: StateApps | Any, app_label: str, model_name: str, history_model_name: str
+) -> GuardedTables:
+    """Read the tables of a tracked model from migration state (or the app
+    registry).
+
+    A many-to-many field is tracked when the app has simple-history's model
+    of its through model's rows (`Historical<Through>`).
+    """
+    model = apps.get_model(app_label, model_name)
+    history = apps.get_model(app_label, history_model_name)
+    pk = model._meta.pk
+    m2m = []
+    for field in model._meta.local_many_to_many:
+        through = field.remote_field.through
+        try:
+            rows = apps.get_model(app_label, f"{history_model_name}_{field.name}")
+        except LookupError:
+            continue
+        m2m.append(
+            (through._meta.db_table, field.m2m_column_name(), rows._meta.db_table)
+        )
+    return GuardedTables(
+        tracked=model._meta.db_table,
+        tracked_pk=pk.column,
+        history=history._meta.db_table,
+        history_pk=history._meta.get_field(pk.attname).column,
+        m2m=tuple(m2m),
+    )
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _index_name(table: str) -> str:
+    # PostgreSQL identifiers hold 63 bytes; table names here are ASCII.
+    return f"{table[:50]}_{TXID_COLUMN[-4:]}"
+
+
+def install_statements(tables: GuardedTables, quote: Any) -> list[str]:
+    """The SQL that guards one tracked model's tables."""
+    history = quote(tables.history)
+    statements = [
+        f"ALTER TABLE {history} ADD COLUMN {TXID_COLUMN} bigint",
+        # Set after the column exists: versions written before have none (no
+        # rewrite of the table), every version written after has its own.
+        f"ALTER TABLE {history} ALTER COLUMN {TXID_COLUMN} SET DEFAULT txid_current()",
+        f"CREATE INDEX {quote(_index_name(tables.history))} ON {history} "
+        f"({quote(tables.history_pk)}, {TXID_COLUMN})",
+    ]
+    for table in (tables.history, *(rows for _, _, rows in tables.m2m)):
+        statements.append(
+            f"CREATE TRIGGER {APPEND_ONLY} BEFORE UPDATE OR DELETE ON "
+            f"{quote(table)} FOR EACH ROW EXECUTE FUNCTION {APPEND_ONLY}()"
+        )
+    written = [(tables.tracked, tables.tracked_pk)] + [
+        (through, column) for through, column, _ in tables.m2m
+    ]
+    for table, column in written:
+        arguments = ", ".join(
+            _literal(argument)
+            for argument in (tables.history, tables.history_pk, column, tables.tracked)
+        )
+        statements.append(
+            f"CREATE CONSTRAINT TRIGGER {REQUIRE_VERSION} "
+            f"AFTER INSERT OR UPDATE OR DELETE ON {quote(table)} "
+            "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
+            f"EXECUTE FUNCTION {REQUIRE_VERSION}({arguments})"
+        )
+    return statements
+
+
+def uninstall_statements(tables: GuardedTables, quote: Any) -> list[str]:
+    """The SQL that removes what `install_statements` installed."""
+    statements = [
+        f"DROP TRIGGER IF EXISTS {REQUIRE_VERSION} ON {quote(table)}"
+        for table in (tables.tracked, *(through for through, _, _ in tables.m2m))
+    ]
+    statements += [
+        f"DROP TRIGGER IF EXISTS {APPEND_ONLY} ON {quote(table)}"
+        for table in (tables.history, *(rows for _, _, rows in tables.m2m))
+    ]
+    statements += [
+        f"DROP INDEX IF EXISTS {quote(_index_name(tables.history))}",
+        f"ALTER TABLE {quote(tables.history)} DROP COLUMN IF EXISTS {TXID_COLUMN}",
+    ]
+    return statements
+
+
+class InstallHistoryGuards(Operation):
+    """Guard the tables of one tracked model (PostgreSQL only): its versions
+    (and the many-to-many rows they record) append-only, and its table and
+    its tracked fields' through tables writable only with a version.
+
+    Use it in the tracked model's app, in a migration that depends on the
+    history app's guard functions, after the model and its historical model
+    exist. Reversible.
+
+    Args:
+        model_name: The tracked model, e.g. "Product".
+        history_model_name: Its historical model; simple-history's default,
+            "Historical<model_name>", when None.
+    """
+
+    reversible = True
+    reduces_to_sql = True
+
+    def __init__(self, model_name: str, history_model_name: str | None = None):
+        self.model_name = model_name
+        self.history_model_name = history_model_name
+
+    def deconstruct(self) -> tuple[str, list[Any], dict[str, Any]]:
+        kwargs = {}
+        if self.history_model_name is not None:
+            kwargs["history_model_name"] = self.history_model_name
+        return (self.__class__.__qualname__, [self.model_name], kwargs)
+
+    def state_forwards(self, app_label: str, state: ProjectState) -> None:
+        pass
+
+    def _tables(self, app_label: str, state: ProjectState) -> GuardedTables:
+        history_name = self.history_model_name or f"Historical{self.model_name}"
+        return guarded_tables(state.apps, app_label, self.model_name, history_name)
+
+    def database_forwards(
+        self,
+        app_label: str,
+        schema_editor: BaseDatabaseSchemaEditor,
+        from_state: ProjectState,
+        to_state: ProjectState,
+    ) -> None:
+        if not _is_postgresql(schema_editor):
+            return
+        tables = self._tables(app_label, to_state)
+        for statement in install_statements(tables, schema_editor.quote_name):
+            schema_editor.execute(statement, params=None)
+
+    def database_backwards(
+        self,
+        app_label: str,
+        schema_editor: BaseDatabaseSchemaEditor,
+        from_state: ProjectState,
+        to_state: ProjectState,
+    ) -> None:
+        if not _is_postgresql(schema_editor):
+            return
+        tables = self._tables(app_label, from_state)
+        for statement in uninstall_statements(tables, schema_editor.quote_name):
+            schema_editor.execute(statement, params=None)
+
+    def describe(self) -> str:
+        return f"Guard the history of {self.model_name} (PostgreSQL)"
+
+    @property
+    def migration_name_fragment(self) -> str:
+        return f"history_guards_{self.model_name.lower()}"

@@ -1,0 +1,16 @@
+"""The trigger functions of the PostgreSQL guards (see history.guards); each
+tracked model's app installs its triggers with `InstallHistoryGuards`."""
+
+from django.db import migrations
+
+from history.guards import InstallGuardFunctions
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("history", "0005_checkpoint"),
+    ]
+
+    operations = [
+        InstallGuardFunctions(),
+    ]
