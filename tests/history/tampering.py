@@ -3,8 +3,8 @@
 On PostgreSQL the history tables refuse UPDATE and DELETE (triggers); a
 superuser gets past them with `session_replication_role = replica`, which
 fires no ordinary trigger. `tamper` does that, in a savepoint, and sets the
-role back to `origin` (the tests connect as the superuser postgres). On
-SQLite it runs the SQL as it is.
+role back to `origin` (`tests.helpers.bypass_guards`; the tests connect as the
+superuser postgres). On SQLite it runs the SQL as it is.
 
 `tamper_with` does each kind of tampering the verification must catch to one
 object's chain and says what it must find.
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection
 
 from history.checkpoints import write_checkpoint
 from history.models import Checkpoint
@@ -30,6 +30,7 @@ from products.services import (
     product_create,
     product_update,
 )
+from tests.helpers import bypass_guards
 from tests.tracked.models import Note
 
 # Each way of tampering with a chain, as `tamper_with` names them.
@@ -44,15 +45,20 @@ TAMPERINGS = (
 
 
 def tamper(sql: str, params: Sequence[Any] | None = None) -> None:
-    """Run raw SQL as a database superuser would, past any trigger."""
-    postgres = connection.vendor == "postgresql"
-    with transaction.atomic(), connection.cursor() as cursor:
-        if postgres:
-            cursor.execute("SET LOCAL session_replication_role = replica")
+    """Run raw SQL as a database superuser would, past any trigger
+    (`tests.helpers.bypass_guards`), on a trail already committed.
+
+    A test writes its trail and tampers with it in one transaction, where the
+    tamperer would come after the trail's commit: on PostgreSQL the checks a
+    commit runs (deferred constraints, the guards' among them) run first, so
+    that they judge the trail as written, not as tampered with.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+    with bypass_guards(), connection.cursor() as cursor:
         cursor.execute(sql, params)
-        if postgres:
-            # On an error the savepoint's rollback undoes the SET LOCAL.
-            cursor.execute("SET LOCAL session_replication_role = origin")
 
 
 def _table(history_model: Any) -> str:
