@@ -266,6 +266,12 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = GRAPHQL_MAX_BODY_BYTES
 # GraphiQL in a browser, and schema introspection (both on unless switched off).
 GRAPHQL_IDE = env_bool("GRAPHQL_IDE", default=True)
 GRAPHQL_INTROSPECTION = env_bool("GRAPHQL_INTROSPECTION", default=True)
+# How many versions one `verifyHistory` request checks at least before it ends
+# its page (whole chains: the last one is finished); the next page goes on from
+# its `endCursor`.
+HISTORY_VERIFY_PAGE_VERSIONS = int(
+    os.environ.get("HISTORY_VERIFY_PAGE_VERSIONS", "5000")
+)
 
 # One line per request (`history.request_log`), plain or JSON lines
 # (LOG_FORMAT=json); Django's 4xx warnings repeat it and are dropped, its 5xx

@@ -35,9 +35,19 @@ COMMANDS_WITHOUT_DATABASE = frozenset(
 )
 
 
+# Options that make a command run with no database: `verify_history --export
+# FILE` verifies an export on an auditor's machine, which has none.
+OFFLINE_OPTIONS = {"verify_history": "--export"}
+
+
 def needs_database(argv: list[str]) -> bool:
     """Whether the management command in `argv` (as `sys.argv`) is checked."""
-    return len(argv) > 1 and argv[1] not in COMMANDS_WITHOUT_DATABASE
+    if len(argv) < 2 or argv[1] in COMMANDS_WITHOUT_DATABASE:
+        return False
+    offline = OFFLINE_OPTIONS.get(argv[1])
+    return offline is None or not any(
+        arg == offline or arg.startswith(f"{offline}=") for arg in argv[2:]
+    )
 
 
 def database_problem(*, alias: str = "default") -> str | None:

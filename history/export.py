@@ -1,21 +1,30 @@
 """Reading every version of every tracked model out, oldest first, in constant
-memory: the rows `manage.py export_history` writes.
+memory: the rows `manage.py export_history` writes, and reading them back.
 
 The versions are read in pages by their keyset (`history.paging.feed_page`,
 one model or several interleaved), so memory holds one page whatever the
 size of the trail.
+
+Each row carries its version's hash chain: `hash`, `prev_hash` and `content`,
+exactly what `history.chains.canonical_content` hashed, so that an export can
+be verified against a signed checkpoint with no database
+(`history.verification.verify_export`); `read_export` reads either format
+back into the same rows.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime
-from collections.abc import Iterator, Sequence
+import json
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import models
 from django.db.models import Q, QuerySet
 
+from history.chains import canonical_content, hashed_fields
 from history.paging import Bounds, Key, feed_page, feed_total
 from history.tracking import CREATED, DELETED, UPDATED, history_model_for
 
@@ -29,13 +38,22 @@ EXPORT_COLUMNS = (
     "reason",
     "changeset",
     "changes",
+    "hash",
+    "prev_hash",
+    "content",
 )
+# Columns CSV holds as JSON text.
+JSON_COLUMNS = ("changes", "content")
 TYPE_NAMES = {CREATED: "CREATED", UPDATED: "UPDATED", DELETED: "DELETED"}
 PAGE_SIZE = 500
 
 
 class UnknownUser(LookupError):
     """A user filter names nobody: no such user, and no version recorded one."""
+
+
+class ExportInvalid(ValueError):
+    """A file that is not an export of `export_history` (jsonl or CSV)."""
 
 
 def history_export_querysets(
@@ -66,20 +84,11 @@ def history_export_querysets(
     querysets = []
     for model in models_:
         pk_name = model._meta.pk.attname
-        querysets.append(
-            history_model_for(model)
-            .objects.filter(condition)
-            .only(
-                pk_name,
-                "history_id",
-                "history_date",
-                "history_type",
-                "history_username",
-                "history_change_reason",
-                "history_changeset_id",
-                "history_changes",
-            )
-        )
+        history_model = history_model_for(model)
+        # What a row shows, and every column its content (the hashed one) holds.
+        columns = {pk_name, "history_id", "history_hash", "history_prev_hash"}
+        columns.update(field.name for field in hashed_fields(history_model))
+        querysets.append(history_model.objects.filter(condition).only(*sorted(columns)))
     if username is None:
         return querysets
     by_user = Q(history_username=username)
@@ -120,11 +129,14 @@ def history_export_rows(
 
 def export_row(version: Any) -> dict[str, Any]:
     """One version as a flat dict of `EXPORT_COLUMNS` (the date in ISO form,
-    `changes` the stored diff `{field: [old, new]}`)."""
+    `changes` the stored diff `{field: [old, new]}`, `content` what its hash
+    covers)."""
     model = version.instance_type
+    history_model: Any = type(version)
+    label = model._meta.label_lower
     changeset = version.history_changeset_id
     return {
-        "model": model._meta.label_lower,
+        "model": label,
         "object_id": getattr(version, model._meta.pk.attname),
         "history_id": version.history_id,
         "type": TYPE_NAMES.get(version.history_type, version.history_type),
@@ -133,4 +145,82 @@ def export_row(version: Any) -> dict[str, Any]:
         "reason": version.history_change_reason,
         "changeset": str(changeset) if changeset is not None else None,
         "changes": version.history_changes,
+        "hash": version.history_hash,
+        "prev_hash": version.history_prev_hash,
+        "content": canonical_content(label, hashed_fields(history_model), version),
     }
+
+
+def read_export(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
+    """The rows of an export, jsonl or CSV (told apart by the first line), as
+    `export_row` made them: in CSV, the history id as a number, `changes`
+    and `content` decoded, and empty user, reason and changeset as None.
+
+    Raises:
+        ExportInvalid: a line is not a row of an export; the message says which.
+    """
+    lines = iter(lines)
+    first = next(lines, None)
+    if first is None:
+        return
+    if first.lstrip().startswith("{"):
+        yield from _jsonl_rows(_chained(first, lines))
+    else:
+        yield from _csv_rows(_chained(first, lines))
+
+
+def _jsonl_rows(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
+    for number, line in enumerate(lines, start=1):
+        if line.strip():
+            yield _checked(_json_line(line, number), number)
+
+
+def _json_line(line: str, number: int) -> Any:
+    try:
+        return json.loads(line)
+    except ValueError as error:
+        raise ExportInvalid(f"Line {number} is not JSON: {error}.") from error
+
+
+def _csv_rows(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
+    reader = csv.DictReader(lines)
+    missing = set(EXPORT_COLUMNS) - set(reader.fieldnames or ())
+    if missing:
+        raise ExportInvalid(
+            "The file is neither JSON lines nor a CSV export: its header lacks "
+            f"{', '.join(sorted(missing))}."
+        )
+    for row in reader:
+        number = reader.line_num
+        parsed: dict[str, Any] = dict(row)
+        for column in JSON_COLUMNS:
+            parsed[column] = _json_line(row[column] or "null", number)
+        try:
+            parsed["history_id"] = int(row["history_id"])
+        except (TypeError, ValueError):
+            parsed["history_id"] = None
+        for column in ("user", "reason", "changeset"):
+            parsed[column] = row[column] or None
+        yield _checked(parsed, number)
+
+
+def _chained(first: str, lines: Iterator[str]) -> Iterator[str]:
+    yield first
+    yield from lines
+
+
+def _checked(row: Any, number: int) -> dict[str, Any]:
+    """`row` if it has the chain fields a verification reads."""
+    if not isinstance(row, dict):
+        raise ExportInvalid(f"Line {number} is not an object.")
+    missing = [c for c in ("hash", "prev_hash", "content") if c not in row]
+    if missing:
+        raise ExportInvalid(
+            f"Line {number} has no {', '.join(missing)}: not an export of "
+            "export_history with hash chains."
+        )
+    if not isinstance(row["content"], dict):
+        raise ExportInvalid(f"Line {number}: its content is not an object.")
+    if not all(isinstance(row[c], str) for c in ("hash", "prev_hash")):
+        raise ExportInvalid(f"Line {number}: hash and prev_hash must be text.")
+    return row

@@ -7,6 +7,7 @@ enum and the audit log's filter grow with them.
 
 import datetime
 import enum
+import functools
 from typing import Annotated, Any, Optional
 
 import strawberry
@@ -81,7 +82,9 @@ RevertPayload = Annotated[
 ]
 
 
-def _tracked_model_enum() -> Any:
+@functools.cache
+def tracked_model_enum() -> Any:
+    """The `TrackedModel` enum: one per schema, whatever field takes it."""
     members = {entry.enum_name: entry.name for entry in entries()}
     python_enum = enum.Enum("TrackedModel", members)  # type: ignore[misc]
     return strawberry.enum(
@@ -134,7 +137,7 @@ def _audit_filter(tracked_model: Any) -> Any:
 
 def build() -> tuple[type, type]:
     """The root query and mutation fields that serve every tracked model."""
-    tracked_model = _tracked_model_enum()
+    tracked_model = tracked_model_enum()
     audit_filter = _audit_filter(tracked_model)
     history_reader = any_history_permission(_tracked_models)
 

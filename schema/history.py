@@ -39,6 +39,7 @@ from schema.users import UserType
 
 if TYPE_CHECKING:
     from schema.changesets import ChangesetType
+    from schema.verification import VersionIntegrityType
 
 
 @strawberry.enum(name="HistoryType", description="What kind of change made a version.")
@@ -419,6 +420,20 @@ class Version(relay.Node):
         return await info.context.loaders.changesets().load(
             self.history_changeset_id  # type: ignore[attr-defined]
         )
+
+    @strawberry_django.field(
+        only=["id", "history_hash", "history_prev_hash"],
+        description=(
+            "Whether this version is the one that was written: its hash, and its "
+            "object's hash chain verified; staff only (null for others)."
+        ),
+    )
+    async def integrity(
+        self, info: Info[Any, Any]
+    ) -> Annotated[VersionIntegrityType, strawberry.lazy("schema.verification")] | None:
+        from schema.verification import version_integrity
+
+        return await version_integrity(info, self)
 
     @classmethod
     def get_queryset(cls, queryset: Any, info: Info[Any, Any], **kwargs: Any) -> Any:

@@ -8,7 +8,8 @@
   GitHub's GraphQL API does: every connection multiplies what is below it by
   its `first`/`last` (or by the maximum page size when neither is given), every
   list of objects by the bound its field declares (`list_bound`), and every
-  other field that returns an object counts one object per parent.
+  other field that returns an object counts one object per parent, or as many
+  as it declares (`node_cost`) when it does the work of more.
   Introspection counts like any other field (see `_SchemaShape`). The computed
   cost is reported in the answer's `extensions.cost`;
 - inputs: how long a list in an argument may be, how deeply input objects nest
@@ -45,7 +46,7 @@ import base64
 import binascii
 import datetime
 import functools
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -97,6 +98,7 @@ from strawberry_django.fields.types import OperationInfo
 # Metadata keys read from a strawberry field definition.
 LIST_BOUND = "limits.list_bound"
 LIST_TOTAL = "limits.list_total"
+NODE_COST = "limits.node_cost"
 ONCE_PER_OPERATION = "limits.once_per_operation"
 
 # The most messages an `OperationInfo` holds. The library type cannot carry a
@@ -124,6 +126,16 @@ def list_bound(most: int, *, per_list: int | None = None) -> dict[str, int]:
     if per_list is None:
         return {LIST_BOUND: most}
     return {LIST_BOUND: most, LIST_TOTAL: per_list}
+
+
+def node_cost(nodes: int | Callable[[], int]) -> dict[str, Any]:
+    """Field metadata declaring how many nodes each object the field answers
+    counts for: one by default; more for a field whose resolver does the work
+    of many objects (verifying a chain reads and hashes every version of it).
+    A callable is called when a document is measured, so a setting can give
+    the cost. Combine with other metadata: `{**list_bound(...), **node_cost(...)}`.
+    """
+    return {NODE_COST: nodes}
 
 
 def once_per_operation() -> dict[str, bool]:
@@ -681,10 +693,11 @@ class _Walker:
         copies = (
             (count // item_scope[1] if item_scope[1] else 0) if item_scope else count
         )
+        weight = _declared_node_cost(definition) if counted else 0
         return _Cost(
             below.depth + 1,
             aliases + below.aliases,
-            (count if counted else 0) + copies * below.nodes,
+            count * weight + copies * below.nodes,
             below.deepest if below.depth else field_node,
         )
 
@@ -692,6 +705,12 @@ class _Walker:
 def _declared_list_total(definition: GraphQLField) -> int | None:
     metadata = getattr(definition.extensions.get(BACKREF), "metadata", None) or {}
     return metadata.get(LIST_TOTAL)
+
+
+def _declared_node_cost(definition: GraphQLField) -> int:
+    metadata = getattr(definition.extensions.get(BACKREF), "metadata", None) or {}
+    cost = metadata.get(NODE_COST, 1)
+    return int(cost() if callable(cost) else cost)
 
 
 def _field_definition(

@@ -9,7 +9,7 @@ from asgiref.sync import sync_to_async
 from django.db import models
 from strawberry.dataloader import DataLoader
 
-from history import selectors
+from history import selectors, verification
 
 
 class Loaders:
@@ -17,6 +17,7 @@ class Loaders:
 
     def __init__(self) -> None:
         self._loaders: dict[Hashable, DataLoader[Any, Any]] = {}
+        self._reference: verification.Reference | None = None
 
     def _loader(
         self, key: Hashable, fetch: Callable[[list[Any]], dict[Any, Any]]
@@ -85,5 +86,22 @@ class Loaders:
             ("changeset_heads", models_, staff),
             lambda ids: selectors.changeset_heads(
                 ids=ids, models_=models_, staff=staff
+            ),
+        )
+
+    def reference(self) -> verification.Reference:
+        """The latest checkpoint, verified once per request (sync code only)."""
+        if self._reference is None:
+            self._reference = verification.latest_reference()
+        return self._reference
+
+    def chains(self, model: type[models.Model]) -> DataLoader[Any, Any]:
+        """Objects' chains of `model` verified against the latest checkpoint
+        (`history.verification.ChainResult`), by primary key: each object's
+        chain once per request, one query per batch."""
+        return self._loader(
+            ("chains", model),
+            lambda pks: verification.chains_by_pk(
+                model=model, pks=pks, reference=self.reference()
             ),
         )

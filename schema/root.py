@@ -18,7 +18,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
-from schema import audit, generate, integrity, registry
+from schema import audit, generate, integrity, registry, verification
 from schema.errors import ErrorPolicy, is_expected
 from schema.extensions import RefuseDeniedOperations
 from schema.limits import QueryLimits, token_limit
@@ -95,6 +95,7 @@ def root_types() -> tuple[type, type]:
             *(generate.query_type(entry) for entry in tracked),
             audit_query,
             integrity.build(),
+            verification.build(),
         ),
     )
     mutation = merge_types(

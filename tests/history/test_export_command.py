@@ -17,6 +17,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
+from history.chains import canonical_content, hashed_fields
 from history.writes import tracked_create
 from products.models import Product
 from products.services import product_create, product_delete, product_update
@@ -56,6 +57,13 @@ def lamp_life() -> Any:
     return HistoricalProduct.objects.order_by("history_id")
 
 
+def content_of(version: Any) -> dict[str, Any]:
+    """What the version's hash covers."""
+    return canonical_content(
+        "products.product", hashed_fields(HistoricalProduct), version
+    )
+
+
 def test_each_version_is_one_json_line_oldest_first() -> None:
     versions = list(lamp_life())
 
@@ -72,6 +80,9 @@ def test_each_version_is_one_json_line_oldest_first() -> None:
             "reason": reason,
             "changeset": str(v.history_changeset_id),
             "changes": changes,
+            "hash": v.history_hash,
+            "prev_hash": v.history_prev_hash,
+            "content": content_of(v),
         }
         for v, kind, reason, changes in zip(
             versions,
@@ -82,6 +93,8 @@ def test_each_version_is_one_json_line_oldest_first() -> None:
         )
     ]
     assert all(v.history_changeset_id is not None for v in versions)
+    assert rows[1]["content"]["price"] == "8.50"
+    assert rows[1]["prev_hash"] == rows[0]["hash"]
 
 
 def test_csv_has_a_header_and_the_changes_as_json() -> None:
@@ -100,6 +113,9 @@ def test_csv_has_a_header_and_the_changes_as_json() -> None:
         "reason": "Sale",
         "changeset": str(versions[1].history_changeset_id),
         "changes": '{"price": ["10.00", "8.50"]}',
+        "hash": versions[1].history_hash,
+        "prev_hash": versions[0].history_hash,
+        "content": json.dumps(content_of(versions[1]), ensure_ascii=False),
     }
 
 
@@ -230,6 +246,8 @@ def test_help_explains_the_command() -> None:
     assert "--user USERNAME" in text
     assert "--output FILE" in text
     assert "memory stays flat" in text
+    assert "hash, prev_hash and content" in text
+    assert "reported as incomplete" in text
 
 
 class Sink(io.TextIOBase):

@@ -16,6 +16,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 
 from history.export import (
     EXPORT_COLUMNS,
+    JSON_COLUMNS,
     UnknownUser,
     history_export_count,
     history_export_querysets,
@@ -30,10 +31,15 @@ class Command(BaseCommand):
         "object per line (jsonl, the default) or one CSV row per version, to "
         "standard output or --output FILE. Each carries the model "
         "(app_label.model), the object's id, the version's history id, type "
-        "(CREATED, UPDATED, DELETED), date, user, reason, changeset and changes "
-        "(the stored diff, {field: [old, new]}; a JSON text in CSV). Versions "
-        "are read a page at a time, so memory stays flat however long the "
-        "trail is."
+        "(CREATED, UPDATED, DELETED), date, user, reason, changeset, changes "
+        "(the stored diff, {field: [old, new]}; a JSON text in CSV), and its "
+        "hash chain: hash, prev_hash and content (exactly what the hash covers; "
+        "a JSON text in CSV), so that `verify_history --export FILE "
+        "--checkpoint FILE` can verify the export with no database. Verify an "
+        "unfiltered export (--model is fine): one made with --since, --until "
+        "or --user lacks versions of its chains and is reported as incomplete. "
+        "Versions are read a page at a time, so memory stays flat however long "
+        "the trail is."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -130,7 +136,8 @@ def _write_csv(rows: Iterator[dict[str, Any]], out: TextIO) -> None:
     writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS)
     writer.writeheader()
     for row in rows:
-        row["changes"] = json.dumps(
-            row["changes"], cls=DjangoJSONEncoder, ensure_ascii=False
-        )
+        for column in JSON_COLUMNS:
+            row[column] = json.dumps(
+                row[column], cls=DjangoJSONEncoder, ensure_ascii=False
+            )
         writer.writerow(row)
