@@ -58,8 +58,9 @@ def record_bulk_versions(
         The versions written, in the order of `instances`.
 
     Raises:
-        ValueError: a type other than CREATED or UPDATED, or an unsaved
-            instance; nothing is written.
+        ValueError: a type other than CREATED or UPDATED, an unsaved
+            instance, or one object twice (both versions would follow the same
+            one, forking its chain); nothing is written.
     """
     if history_type not in (CREATED, UPDATED):
         raise ValueError(
@@ -70,6 +71,7 @@ def record_bulk_versions(
         raise ValueError(
             "Bulk versions record saved objects: a primary key is missing."
         )
+    _check_distinct(model, pks)
     history_model = history_model_for(model)
     with changeset_scope():
         previous = (
@@ -166,12 +168,26 @@ def history_bulk_update(
 
     Callers lock the objects first (`history.locks.lock_objects`, then the
     rows), so that no other writer of them runs in between.
+
+    Raises:
+        ValueError: one object is given twice; nothing is written.
     """
+    _check_distinct(model, [instance.pk for instance in instances])
     with changeset_scope(), transaction.atomic(savepoint=False):
         with tracked_bulk():
             model._default_manager.bulk_update(list(instances), list(fields))
         record_bulk_versions(
             model, instances, history_type=UPDATED, actor=actor, reason=reason
+        )
+
+
+def _check_distinct(model: type[models.Model], pks: Sequence[Any]) -> None:
+    seen: set[Any] = set()
+    twice = [pk for pk in pks if pk is not None and (pk in seen or seen.add(pk))]
+    if twice:
+        raise ValueError(
+            f"{model._meta.label} {twice[0]!r} is given twice: one version of "
+            "each object per bulk write."
         )
 
 

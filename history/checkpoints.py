@@ -109,6 +109,11 @@ class VerifyKeyMissing(CheckpointInvalid):
     """No public key to verify a checkpoint against: it cannot be trusted."""
 
 
+class TrailBroken(Exception):
+    """The chains no longer continue what the previous checkpoint signed: a new
+    checkpoint would sign the change over. The message names the chains."""
+
+
 # Reading the chains
 
 
@@ -335,7 +340,10 @@ def checkpoint_lock() -> None:
 
 
 def write_checkpoint(
-    *, kind: str = Checkpoint.Kind.CHECKPOINT, pruned: Mapping[str, Any] | None = None
+    *,
+    kind: str = Checkpoint.Kind.CHECKPOINT,
+    pruned: Mapping[str, Any] | None = None,
+    check_previous: bool = True,
 ) -> Checkpoint:
     """Sign and store a checkpoint of every chain of every tracked model.
 
@@ -357,9 +365,14 @@ def write_checkpoint(
         kind: "checkpoint", or "prune" for the one a prune leaves.
         pruned: For a prune: {"model", "cutoff", "count"} (the cutoff as an
             aware datetime or its ISO text); None otherwise.
+        check_previous: Refuse unless every chain still continues what the
+            previous checkpoint signed (`require_continuation`). Only a prune,
+            which checked before deleting, passes False.
 
     Raises:
         SigningKeyMissing: no signing key is configured (nothing is written).
+        TrailBroken: a chain no longer continues the previous checkpoint
+            (nothing is written).
         ValueError: `kind` and `pruned` do not go together.
     """
     if kind not in Checkpoint.Kind.values:
@@ -373,6 +386,8 @@ def write_checkpoint(
         checkpoint_lock()
         previous = latest_checkpoint()
         heads = chain_heads(tracked)
+        if previous is not None and check_previous:
+            require_continuation(previous, heads)
         created_at = timezone.now()
         versions = sum(chain.length for chain in heads.values())
         root = merkle_root(heads)
@@ -402,6 +417,78 @@ def write_checkpoint(
             heads=heads_json(heads),
             pruned=entry,
         )
+
+
+def require_continuation(previous: Checkpoint, heads: Heads) -> None:
+    """Refuse unless every chain `previous` signed still holds, at the same
+    base, the head it signed at the same position, so that a new checkpoint
+    never signs over a chain rewritten (and re-hashed) or cut since.
+
+    Chains unchanged since are compared by their heads alone; only those with
+    new versions are read: one query per model and thousand such chains.
+
+    Raises:
+        TrailBroken: `previous` does not verify, or some chains no longer
+            continue it; the message names them.
+    """
+    try:
+        signed = checkpoint_heads(previous)
+    except CheckpointInvalid as error:
+        raise TrailBroken(
+            f"The previous checkpoint ({previous.pk}) does not verify: {error}"
+        ) from error
+    broken: list[tuple[str, str]] = []
+    grown: dict[str, dict[str, ChainHead]] = {}
+    for key, old in signed.items():
+        now = heads.get(key)
+        if now == old:
+            continue
+        if now is None or now.base != old.base or now.length <= old.length:
+            broken.append(key)
+        else:
+            grown.setdefault(key[0], {})[key[1]] = old
+    for label, chains in grown.items():
+        broken.extend((label, object_id) for object_id in _lost_heads(label, chains))
+    if broken:
+        named = ", ".join(f"{label} {object_id}" for label, object_id in broken[:5])
+        more = f" and {len(broken) - 5} more" if len(broken) > 5 else ""
+        raise TrailBroken(
+            f"{len(broken)} chains no longer continue checkpoint {previous.pk} "
+            f"({named}{more}): they were rewritten or cut since it was signed. "
+            "Run manage.py verify_history; no checkpoint is signed over them."
+        )
+
+
+def _lost_heads(label: str, chains: Mapping[str, ChainHead]) -> list[str]:
+    """The objects among `chains` whose stored chain no longer holds the
+    signed head at the signed position."""
+    model = next(m for m in tracked_models() if m._meta.label_lower == label)
+    history_model = history_model_for(model)
+    pk_name = model._meta.pk.attname
+    ids = sorted(chains)
+    held: set[tuple[str, str, int]] = set()
+    for start in range(0, len(ids), 1000):
+        batch = [
+            model._meta.pk.to_python(object_id)
+            for object_id in ids[start : start + 1000]
+        ]
+        rows = (
+            history_model.objects.filter(**{f"{pk_name}__in": batch})
+            .annotate(
+                position=Window(
+                    RowNumber(),
+                    partition_by=[F(pk_name)],
+                    order_by=[F("history_date").asc(), F("history_id").asc()],
+                )
+            )
+            .values_list(pk_name, "history_hash", "position")
+        )
+        held.update((str(pk), digest, position) for pk, digest, position in rows)
+    return [
+        object_id
+        for object_id, old in chains.items()
+        if (object_id, old.head, old.length) not in held
+    ]
 
 
 def latest_checkpoint() -> Checkpoint | None:

@@ -26,9 +26,17 @@ from django.db import models, router, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from history.checkpoints import checkpoint_lock, signing_key, write_checkpoint
+from history.checkpoints import (
+    chain_heads,
+    checkpoint_lock,
+    latest_checkpoint,
+    require_continuation,
+    signing_key,
+    write_checkpoint,
+)
 from history.guards import sanctioned_prune
 from history.models import Changeset, Checkpoint, Pruning
+from history.selectors import tracked_models
 from history.tracking import (
     NEWEST_FIRST,
     history_model_for,
@@ -105,6 +113,8 @@ def history_prune(
     Raises:
         SigningKeyMissing: a real run without a usable signing key; nothing
             was deleted.
+        TrailBroken: chains no longer continue the latest checkpoint;
+            nothing was deleted.
     """
     label = model._meta.label_lower
     prunable = history_prunable(model=model, cutoff=cutoff)
@@ -113,8 +123,12 @@ def history_prune(
     signing_key()
     using = router.db_for_write(prunable.model)
     with transaction.atomic(using=using), sanctioned_prune(using):
-        # Before deleting: prunes and checkpoints run one at a time.
+        # Before deleting: prunes and checkpoints run one at a time, and the
+        # prune's checkpoint never signs over chains broken before it.
         checkpoint_lock()
+        previous = latest_checkpoint()
+        if previous is not None:
+            require_continuation(previous, chain_heads(tracked_models()))
         count = _delete_in_chunks(model, prunable, on_chunk=on_chunk)
         if not count:
             return PruneResult(model=label, cutoff=cutoff, count=0)
@@ -122,6 +136,7 @@ def history_prune(
         checkpoint = write_checkpoint(
             kind=Checkpoint.Kind.PRUNE,
             pruned={"model": label, "cutoff": cutoff, "count": count},
+            check_previous=False,
         )
         return PruneResult(
             model=label,

@@ -52,7 +52,12 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from history.chains import GENESIS, canonical_content, content_hash, hashed_fields
-from history.checkpoints import CheckpointInvalid, checkpoint_heads, latest_checkpoint
+from history.checkpoints import (
+    CheckpointInvalid,
+    checkpoint_heads,
+    latest_checkpoint,
+    statement_digest,
+)
 from history.models import Checkpoint
 from history.tracking import history_model_for
 
@@ -392,11 +397,13 @@ class Reference:
 
 
 def latest_reference() -> Reference:
-    """The latest checkpoint, verified: two queries at most.
+    """The latest checkpoint, verified: three queries at most.
 
     A checkpoint that fails (a bad signature, heads that do not give its root,
-    no verify key configured) is a failure of the verification; the chains are
-    then verified on their own, from GENESIS.
+    no verify key configured, or a signed link to its predecessor that names
+    another checkpoint than the one stored before it) is a failure of the
+    verification; the chains are then verified on their own, from GENESIS.
+    The moment it was written is the one it signed.
     """
     checkpoint = latest_checkpoint()
     if checkpoint is None:
@@ -405,9 +412,23 @@ def latest_reference() -> Reference:
         heads = checkpoint_heads(checkpoint)
     except CheckpointInvalid as error:
         return Reference(checkpoint=checkpoint, failure=str(error))
+    statement = json.loads(checkpoint.statement)
+    before = Checkpoint.objects.filter(pk__lt=checkpoint.pk).order_by("-pk").first()
+    link = "" if before is None else statement_digest(before.statement)
+    if statement["previous"] != link:
+        return Reference(
+            checkpoint=checkpoint,
+            failure=(
+                f"Checkpoint {checkpoint.pk} does not follow the checkpoint "
+                "stored before it (its signed link names another): checkpoints "
+                "were removed, or an old one was stored again."
+            ),
+        )
     return Reference(
         checkpoint=checkpoint,
-        expected=expectations(heads, at=checkpoint.created_at),
+        expected=expectations(
+            heads, at=datetime.datetime.fromisoformat(statement["created_at"])
+        ),
     )
 
 

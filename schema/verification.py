@@ -5,12 +5,13 @@
   against the latest signed checkpoint (`history.verification`). A request
   verifies each object's chain once, however many of its versions it selects
   (`Loaders.chains`, a DataLoader keyed by model and object), and the field
-  counts as many nodes as a page of versions (`node_cost`), which is what
-  reading one object's chain costs.
+  counts as many nodes as a page of versions (`node_cost`); reading one
+  object's chain costs as much as its length.
 - `verifyHistory`: one model's chains (or one object's), a page at a time in
   object-id order: each page checks whole chains until at least
   `HISTORY_VERIFY_PAGE_VERSIONS` versions were checked, so a request's work is
-  bounded whatever the size of the trail. Its resolver is synchronous, so it
+  that many versions plus the longest chain, whatever the size of the trail
+  (a chain is not split across pages). Its resolver is synchronous, so it
   runs in a worker thread, off the event loop, within the request's database
   time budget (`schema.budget`).
 

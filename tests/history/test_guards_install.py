@@ -161,8 +161,13 @@ def installed() -> dict[str, Any]:
 
 PREFIX = "history\\_%"
 GUARDS = {
-    "functions": ["history_append_only", "history_require_version"],
+    "functions": [
+        "history_append_only",
+        "history_checkpoint_append_only",
+        "history_require_version",
+    ],
     "triggers": [
+        ("history_checkpoint", "history_checkpoint_append_only", False),
         ("products_category", "history_require_version", True),
         ("products_historicalcategory", "history_append_only", False),
         ("products_historicalproduct", "history_append_only", False),

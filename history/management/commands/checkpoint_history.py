@@ -14,6 +14,7 @@ from django.db import router, transaction
 
 from history.checkpoints import (
     SigningKeyMissing,
+    TrailBroken,
     checkpoint_document,
     signing_key,
     write_checkpoint,
@@ -50,7 +51,10 @@ class Command(BaseCommand):
         staging = None if path is None else _staging_file(Path(path))
         try:
             with transaction.atomic(using=router.db_for_write(Checkpoint)):
-                checkpoint = write_checkpoint()
+                try:
+                    checkpoint = write_checkpoint()
+                except TrailBroken as error:
+                    raise CommandError(str(error)) from error
                 document = checkpoint_document(checkpoint)
                 if staging is not None:
                     with staging.open("w", encoding="utf-8") as file:

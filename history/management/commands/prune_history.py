@@ -9,7 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from history.checkpoints import SigningKeyMissing, signing_key
+from history.checkpoints import SigningKeyMissing, TrailBroken, signing_key
 from history.management.cli import models_named, progress_bar
 from history.retention import history_prunable, history_prune
 
@@ -73,7 +73,14 @@ class Command(BaseCommand):
                     unit="versions",
                     label=label,
                 ) as advance:
-                    result = history_prune(model=model, cutoff=cutoff, on_chunk=advance)
+                    try:
+                        result = history_prune(
+                            model=model, cutoff=cutoff, on_chunk=advance
+                        )
+                    except TrailBroken as error:
+                        raise CommandError(
+                            f"Refused, nothing was pruned: {error}"
+                        ) from error
             total += result.count
             signed = (
                 ""
