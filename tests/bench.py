@@ -376,7 +376,7 @@ def bench_writes(pks: list[int]) -> None:
     print(f"  {'':44} {'ms':>8} {'us/op':>8} {'x plain':>8} {'SQL/op':>7} {'data':>5}")
     for label, name, queries in (
         ("product_update (tracked, service)", "tracked", tracked_queries),
-        ("plain .update() in transaction.atomic()", "plain", plain_queries),
+        ("UPDATE of an untracked copy, atomic", "plain", plain_queries),
     ):
         total = totals[name]
         print(
