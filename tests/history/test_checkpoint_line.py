@@ -70,7 +70,7 @@ def test_no_checkpoint_is_signed_over_a_rewritten_chain(trail: Trail) -> None:
 
     with pytest.raises(TrailBroken, match=f"products.product {trail.lamp.pk}"):
         write_checkpoint()
-    with pytest.raises(CommandError, match="no longer continue checkpoint"):
+    with pytest.raises(CommandError, match="1 chain no longer continues checkpoint"):
         call_command("checkpoint_history", stdout=StringIO())
 
     assert Checkpoint.objects.count() == before
