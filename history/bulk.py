@@ -183,12 +183,13 @@ def history_bulk_update(
 
 def _check_distinct(model: type[models.Model], pks: Sequence[Any]) -> None:
     seen: set[Any] = set()
-    twice = [pk for pk in pks if pk is not None and (pk in seen or seen.add(pk))]
-    if twice:
-        raise ValueError(
-            f"{model._meta.label} {twice[0]!r} is given twice: one version of "
-            "each object per bulk write."
-        )
+    for pk in pks:
+        if pk is not None and pk in seen:
+            raise ValueError(
+                f"{model._meta.label} {pk!r} is given twice: one version of "
+                "each object per bulk write."
+            )
+        seen.add(pk)
 
 
 def _check_m2m(

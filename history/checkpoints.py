@@ -452,13 +452,13 @@ def require_continuation(previous: Checkpoint, heads: Heads) -> None:
     if broken:
         named = ", ".join(f"{label} {object_id}" for label, object_id in broken[:5])
         more = f" and {len(broken) - 5} more" if len(broken) > 5 else ""
-        chains = (
+        count = (
             "1 chain no longer continues"
             if len(broken) == 1
             else f"{len(broken)} chains no longer continue"
         )
         raise TrailBroken(
-            f"{chains} checkpoint {previous.pk} ({named}{more}): rewritten or "
+            f"{count} checkpoint {previous.pk} ({named}{more}): rewritten or "
             "cut since it was signed. Run manage.py verify_history; no "
             "checkpoint is signed over a broken chain."
         )
