@@ -1,6 +1,6 @@
 """PostgreSQL guards: versions are append-only, and no write escapes history.
 
-Two plpgsql trigger functions (installed by `InstallGuardFunctions`, in the
+Three plpgsql trigger functions (installed by `InstallGuardFunctions`, in the
 history app's migrations) and, per tracked model, the triggers that call them
 (`InstallHistoryGuards`, in the tracked model's app's migrations):
 
@@ -21,6 +21,8 @@ history app's migrations) and, per tracked model, the triggers that call them
   `history_txid` that is not a Django field: its default,
   `txid_current()`, is the id of the top-level transaction that inserted the
   version (savepoints included), which the check compares.
+- `history_checkpoint_append_only`, BEFORE UPDATE OR DELETE on the checkpoint
+  table, refuses to change or delete a signed checkpoint.
 
 The guards stop mistakes and application code, not someone set on forging:
 inserting a version is not refused (a forged one breaks its chain), any
@@ -48,6 +50,8 @@ PRUNE_SETTING = "history.prune"
 TXID_COLUMN = "history_txid"
 APPEND_ONLY = "history_append_only"
 REQUIRE_VERSION = "history_require_version"
+CHECKPOINT_APPEND_ONLY = "history_checkpoint_append_only"
+CHECKPOINT_TABLE = "history_checkpoint"
 APPEND_ONLY_MESSAGE = (
     "versions are append-only; prune old versions with manage.py prune_history"
 )
@@ -129,9 +133,22 @@ BEGIN
     RETURN NULL;
 END;
 $function$;
+
+CREATE OR REPLACE FUNCTION {CHECKPOINT_APPEND_ONLY}() RETURNS trigger
+LANGUAGE plpgsql AS $function$
+BEGIN
+    RAISE EXCEPTION '% on % refused: checkpoints are append-only', TG_OP, TG_TABLE_NAME
+        USING ERRCODE = 'integrity_constraint_violation';
+END;
+$function$;
+
+CREATE TRIGGER {CHECKPOINT_APPEND_ONLY} BEFORE UPDATE OR DELETE ON {CHECKPOINT_TABLE}
+    FOR EACH ROW EXECUTE FUNCTION {CHECKPOINT_APPEND_ONLY}();
 """
 
 DROP_FUNCTIONS_SQL = f"""
+DROP TRIGGER IF EXISTS {CHECKPOINT_APPEND_ONLY} ON {CHECKPOINT_TABLE};
+DROP FUNCTION IF EXISTS {CHECKPOINT_APPEND_ONLY}();
 DROP FUNCTION IF EXISTS {REQUIRE_VERSION}();
 DROP FUNCTION IF EXISTS {APPEND_ONLY}();
 """
@@ -168,15 +185,27 @@ def sanctioned_prune(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
         cursor.execute("SELECT set_config(%s, 'off', true)", [PRUNE_SETTING])
 
 
-class InstallGuardFunctions(Operation):
-    """Install the guards' trigger functions (PostgreSQL only; nothing on
-    other databases). Reversible."""
+class PostgreSQLOperation(Operation):
+    """A reversible migration operation that runs SQL on PostgreSQL only and
+    nothing elsewhere; subclasses say which statements each way."""
 
     reversible = True
     reduces_to_sql = True
 
     def state_forwards(self, app_label: str, state: ProjectState) -> None:
         pass
+
+    def forwards_sql(
+        self, app_label: str, state: ProjectState, quote: Any
+    ) -> list[str]:
+        """The statements that apply it, with `state` the state after it."""
+        raise NotImplementedError
+
+    def backwards_sql(
+        self, app_label: str, state: ProjectState, quote: Any
+    ) -> list[str]:
+        """The statements that undo it, with `state` the state before it."""
+        raise NotImplementedError
 
     def database_forwards(
         self,
@@ -186,7 +215,10 @@ class InstallGuardFunctions(Operation):
         to_state: ProjectState,
     ) -> None:
         if _is_postgresql(schema_editor):
-            schema_editor.execute(FUNCTIONS_SQL, params=None)
+            for statement in self.forwards_sql(
+                app_label, to_state, schema_editor.quote_name
+            ):
+                schema_editor.execute(statement, params=None)
 
     def database_backwards(
         self,
@@ -196,7 +228,26 @@ class InstallGuardFunctions(Operation):
         to_state: ProjectState,
     ) -> None:
         if _is_postgresql(schema_editor):
-            schema_editor.execute(DROP_FUNCTIONS_SQL, params=None)
+            for statement in self.backwards_sql(
+                app_label, from_state, schema_editor.quote_name
+            ):
+                schema_editor.execute(statement, params=None)
+
+
+class InstallGuardFunctions(PostgreSQLOperation):
+    """Install the guards' trigger functions, and the trigger that keeps
+    checkpoints append-only (PostgreSQL only; nothing on other databases).
+    Reversible."""
+
+    def forwards_sql(
+        self, app_label: str, state: ProjectState, quote: Any
+    ) -> list[str]:
+        return [FUNCTIONS_SQL]
+
+    def backwards_sql(
+        self, app_label: str, state: ProjectState, quote: Any
+    ) -> list[str]:
+        return [DROP_FUNCTIONS_SQL]
 
     def describe(self) -> str:
         return "Install the history guards' trigger functions (PostgreSQL)"
@@ -317,7 +368,7 @@ def uninstall_statements(tables: GuardedTables, quote: Any) -> list[str]:
     return statements
 
 
-class InstallHistoryGuards(Operation):
+class InstallHistoryGuards(PostgreSQLOperation):
     """Guard the tables of one tracked model (PostgreSQL only): its versions
     (and the many-to-many rows they record) append-only, and its table and
     its tracked fields' through tables writable only with a version.
@@ -332,9 +383,6 @@ class InstallHistoryGuards(Operation):
             "Historical<model_name>", when None.
     """
 
-    reversible = True
-    reduces_to_sql = True
-
     def __init__(self, model_name: str, history_model_name: str | None = None):
         self.model_name = model_name
         self.history_model_name = history_model_name
@@ -345,38 +393,19 @@ class InstallHistoryGuards(Operation):
             kwargs["history_model_name"] = self.history_model_name
         return (self.__class__.__qualname__, [self.model_name], kwargs)
 
-    def state_forwards(self, app_label: str, state: ProjectState) -> None:
-        pass
-
     def _tables(self, app_label: str, state: ProjectState) -> GuardedTables:
         history_name = self.history_model_name or f"Historical{self.model_name}"
         return guarded_tables(state.apps, app_label, self.model_name, history_name)
 
-    def database_forwards(
-        self,
-        app_label: str,
-        schema_editor: BaseDatabaseSchemaEditor,
-        from_state: ProjectState,
-        to_state: ProjectState,
-    ) -> None:
-        if not _is_postgresql(schema_editor):
-            return
-        tables = self._tables(app_label, to_state)
-        for statement in install_statements(tables, schema_editor.quote_name):
-            schema_editor.execute(statement, params=None)
+    def forwards_sql(
+        self, app_label: str, state: ProjectState, quote: Any
+    ) -> list[str]:
+        return install_statements(self._tables(app_label, state), quote)
 
-    def database_backwards(
-        self,
-        app_label: str,
-        schema_editor: BaseDatabaseSchemaEditor,
-        from_state: ProjectState,
-        to_state: ProjectState,
-    ) -> None:
-        if not _is_postgresql(schema_editor):
-            return
-        tables = self._tables(app_label, from_state)
-        for statement in uninstall_statements(tables, schema_editor.quote_name):
-            schema_editor.execute(statement, params=None)
+    def backwards_sql(
+        self, app_label: str, state: ProjectState, quote: Any
+    ) -> list[str]:
+        return uninstall_statements(self._tables(app_label, state), quote)
 
     def describe(self) -> str:
         return f"Guard the history of {self.model_name} (PostgreSQL)"

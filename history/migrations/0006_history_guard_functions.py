@@ -1,5 +1,6 @@
-"""The trigger functions of the PostgreSQL guards (see history.guards); each
-tracked model's app installs its triggers with `InstallHistoryGuards`."""
+"""The trigger functions of the PostgreSQL guards, and the trigger that keeps
+checkpoints append-only (see history.guards); each tracked model's app installs
+its triggers with `InstallHistoryGuards`."""
 
 from django.db import migrations
 
