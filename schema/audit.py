@@ -42,14 +42,11 @@ from schema.registry import (
     entry_named,
     entry_of_version_type,
     publish,
+    registered_models,
 )
 from schema.writes import RevertOutcome, as_of, revert
 
 AT_DESCRIPTION = "The moment; without an offset it is taken as UTC."
-
-
-def _tracked_models() -> list[Any]:
-    return [entry.model for entry in entries()]
 
 
 def _refused(message: str) -> GraphQLError:
@@ -139,7 +136,7 @@ def build() -> tuple[type, type]:
     """The root query and mutation fields that serve every tracked model."""
     tracked_model = tracked_model_enum()
     audit_filter = _audit_filter(tracked_model)
-    history_reader = any_history_permission(_tracked_models)
+    history_reader = any_history_permission(registered_models)
 
     def audit_log(
         self: Any,

@@ -18,7 +18,7 @@ import strawberry_django
 from history.checkpoints import public_key
 from history.models import Checkpoint
 from schema.permissions import any_history_permission
-from schema.registry import entries
+from schema.registry import registered_models
 
 
 @strawberry.enum(name="CheckpointKind", description="Why a checkpoint was written.")
@@ -117,10 +117,6 @@ class HistoryCheckpointType:
         )
 
 
-def _tracked_models() -> list[Any]:
-    return [entry.model for entry in entries()]
-
-
 def history_checkpoint(self: Any) -> HistoryCheckpointType | None:
     # The heads (one entry per chain) are not served: left unread.
     checkpoint = Checkpoint.objects.defer("heads").order_by("-id").first()
@@ -133,7 +129,7 @@ def history_public_key(self: Any) -> str | None:
 
 def build() -> type:
     """The root query fields of the history's integrity."""
-    history_reader = any_history_permission(_tracked_models)
+    history_reader = any_history_permission(registered_models)
     namespace: dict[str, Any] = {
         "history_checkpoint": strawberry_django.field(
             history_checkpoint,

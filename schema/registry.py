@@ -217,6 +217,11 @@ def entries() -> list[Tracked]:
     return list(_REGISTRY.values())
 
 
+def registered_models() -> list[type[models.Model]]:
+    """The models of every registration, in registration order."""
+    return [entry.model for entry in entries()]
+
+
 def entry_for(model: type[models.Model]) -> Tracked:
     """The registration of a tracked model."""
     declare_all()
