@@ -17,6 +17,7 @@ from django.db.models import Q, QuerySet
 from graphql import GraphQLError
 from strawberry import relay
 from strawberry.types import Info
+from strawberry_django.optimizer import optimize
 
 from history.errors import HistoryErrorCode, operation_error
 from history.models import VersionExtras
@@ -154,7 +155,7 @@ def build() -> tuple[type, type]:
         for queryset in readable_versions(info):
             if filters is not None:
                 queryset = strawberry_django.filters.apply(filters, queryset, info=info)
-            querysets.append(queryset)
+            querysets.append(optimize(queryset, info))
         return versions_connection(
             info, querysets, first=first, after=after, last=last, before=before
         )

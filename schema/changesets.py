@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from strawberry import relay
 from strawberry.types import Info
 from strawberry_django.fields.types import OperationInfo
+from strawberry_django.optimizer import optimize
 from strawberry_django.resolvers import django_resolver
 
 from history import selectors
@@ -113,7 +114,10 @@ class ChangesetType(relay.Node):
         before: Before = None,
     ) -> VersionConnection:
         querysets = [
-            queryset.filter(history_changeset_id=self.pk)  # type: ignore[attr-defined]
+            optimize(
+                queryset.filter(history_changeset_id=self.pk),  # type: ignore[attr-defined]
+                info,
+            )
             for queryset in readable_versions(info)
         ]
         return versions_connection(

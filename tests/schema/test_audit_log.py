@@ -236,3 +236,53 @@ def _count(gql: GraphQL, query: str, user: Any) -> int:
     with CaptureQueriesContext(connection) as captured:
         gql(query, user=user)
     return len(captured.captured_queries)
+
+
+def test_a_page_with_users_costs_the_same_whoever_wrote_it(
+    gql: GraphQL, auditor: Any
+) -> None:
+    """Who made each version comes with the page (joined), not one query per
+    version: the versions here are written by as many users as there are."""
+    query = """{ auditLog(first: 30) { edges { node {
+        __typename id historyId historyDate historyType historyChangeReason
+        historyUser { username } changes { field oldValue newValue }
+        ... on HistoricalProduct { name price }
+        ... on HistoricalCategory { name } } } } }"""
+    Category.objects.create(name="Group")
+    _write_as_users(range(3))
+    gql(query, user=auditor)
+    few = _count(gql, query, auditor)
+    _write_as_users(range(3, 15))
+    with CaptureQueriesContext(connection) as captured:
+        answer = gql(query, user=auditor)
+    assert len(captured.captured_queries) == few
+    nodes = [edge["node"] for edge in answer["data"]["auditLog"]["edges"]]
+    assert [node["historyUser"] for node in nodes[:15]] == [
+        {"username": f"writer{index}"} for index in reversed(range(15))
+    ]
+    assert [node["name"] for node in nodes[:15]] == [
+        f"Made by {index}" for index in reversed(range(15))
+    ]
+    assert nodes[15] == {
+        "__typename": "HistoricalCategory",
+        "id": nodes[15]["id"],
+        "historyId": nodes[15]["historyId"],
+        "historyDate": nodes[15]["historyDate"],
+        "historyType": "CREATED",
+        "historyChangeReason": None,
+        "historyUser": None,
+        "changes": [],
+        "name": "Group",
+    }
+
+
+def _write_as_users(indexes: range) -> None:
+    from products.services import product_create
+
+    for index in indexes:
+        writer = UserFactory(username=f"writer{index}", permissions=["add_product"])
+        product_create(
+            data={"name": f"Made by {index}", "price": "1.00", "quantity": 1},
+            actor=writer,
+            reason=f"by writer {index}",
+        )
