@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "axes",
     "accounts",
     "products",
+    "replicas",
     "schema",
     "web",
 ]
@@ -97,6 +98,8 @@ MIDDLEWARE = [
     "accounts.middleware.BearerTokenMiddleware",
     "accounts.middleware.SessionCsrfViewMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After authentication: see `replicas.middleware`.
+    "replicas.middleware.ReplicaMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
@@ -177,6 +180,15 @@ DATABASES = {
         os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
     )
 }
+# A read replica of the primary (streaming replication, say): history reads go
+# there, except in a transaction and after the request wrote (`replicas`). The
+# test runner treats it as the primary (a mirror); migrations never run on it.
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = {
+        **database_config(os.environ["DATABASE_REPLICA_URL"]),
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["replicas.routers.ReplicaRouter"] if "replica" in DATABASES else []
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

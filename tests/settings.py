@@ -11,3 +11,23 @@ HISTORY_GRAPHQL_MODULES = [*HISTORY_GRAPHQL_MODULES, "tests.tracked.graphql"]  #
 # these. Never use this key anywhere else: it is public.
 HISTORY_SIGNING_KEY = "d6985F1vsTPSr7OT9LcErXHrE7yRH0SGsMv7k/PRYtQ="
 HISTORY_VERIFY_KEY = "urGLYpkrZ8rzELlwTsHvloTSjqarQ+9QlW84IsMRuPw="
+
+# A second alias on the same database, as a read replica would be
+# (`DATABASE_REPLICA_URL`); the router is off but in the tests of `replicas`,
+# which turn it on and declare the alias.
+# Without a pool: an idle pooled connection would keep the test database from
+# being dropped at the end (Django closes the pool of the primary alias only).
+_REPLICA_OPTIONS = {
+    name: value
+    for name, value in DATABASES["default"]["OPTIONS"].items()  # type: ignore[attr-defined]  # noqa: F405
+    if name != "pool"
+}
+DATABASES = {
+    **DATABASES,  # noqa: F405
+    "replica": {
+        **DATABASES["default"],  # noqa: F405
+        "OPTIONS": _REPLICA_OPTIONS,
+        "TEST": {"MIRROR": "default"},
+    },
+}
+DATABASE_ROUTERS = []
