@@ -20,6 +20,7 @@ reads in the next may miss its write on the replica for as long as the lag.
 
 from __future__ import annotations
 
+import functools
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -68,6 +69,7 @@ def _note_write() -> None:
         scope.wrote = True
 
 
+@functools.cache
 def reads_history(model: type[models.Model]) -> bool:
     """Whether reads of `model` may go to the replica: versions and changesets."""
     from simple_history.models import HistoricalChanges

@@ -18,6 +18,7 @@ from products.models import Category, Product
 from products.services import product_create
 from replicas.routers import REPLICA, ReplicaRouter, read_scope_begin, read_scope_end
 from tests.conftest import GraphQL
+from tests.factories import UserFactory
 from tests.helpers import gid
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", REPLICA])
@@ -77,8 +78,12 @@ def _product(editor: Any, name: str = "Lamp") -> Product:
 
 def test_a_history_read_is_served_by_the_replica(gql: GraphQL, editor: Any) -> None:
     _product(editor)
+    auditor = UserFactory(
+        username="auditor",
+        permissions=["view_historicalproduct", "view_historicalcategory"],
+    )
     with Served() as served:
-        answer = gql(HISTORY, user=editor)
+        answer = gql(HISTORY, user=auditor)
     assert answer == {
         "data": {
             "auditLog": {
@@ -94,7 +99,9 @@ def test_a_history_read_is_served_by_the_replica(gql: GraphQL, editor: Any) -> N
             }
         }
     }
-    assert served.on(REPLICA, "products_historicalproduct") == 1
+    # The page's keys (one statement over both models), then its versions.
+    assert served.on(REPLICA, "products_historicalcategory") == 1
+    assert served.on(REPLICA, "products_historicalproduct") == 2
     assert served.on("default", "products_historicalproduct") == 0
     # Who the viewer is and what they may do: the primary.
     assert served.on(REPLICA, "accounts_apitoken") == 0
