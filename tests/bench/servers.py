@@ -31,6 +31,7 @@ LOAD_ROUNDS = 3
 ROUND_REQUESTS = 48
 MEMORY_EARLY = 200
 MEMORY_LATE = 2_000
+PROGRESS_EVERY = 200
 START_TIMEOUT_SECONDS = 90
 B5_TARGET_RATIO = 1.8
 B6_TARGET_RATIO = 1.1
@@ -243,7 +244,9 @@ def bench_servers(*, token: str) -> list[Row]:
             f"{', '.join(f'{mb:.0f}' for mb in early)} MB; "
             f"{MEMORY_LATE - early_served} more to go"
         )
-        load(server, token, MEMORY_LATE - server.served)
+        while server.served < MEMORY_LATE:
+            load(server, token, min(PROGRESS_EVERY, MEMORY_LATE - server.served))
+            progress(f"B6: {server.served} of {MEMORY_LATE} requests served")
         late = server.rss_mb()
     b6 = sum(late) / sum(early)
     return [

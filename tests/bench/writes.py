@@ -61,12 +61,18 @@ def untracked_twin() -> type[models.Model]:
 def bench_update(*, twin: type[models.Model], pks: list[int], actor: Any) -> Row:
     """B2: `product_update` (lock, diff, chain, context, transaction) against
     `save()` of a loaded twin inside `transaction.atomic()`."""
-    fields = [field.attname for field in twin._meta.concrete_fields]
-    twin.objects.bulk_create(  # type: ignore[attr-defined]
-        twin(**{name: getattr(product, name) for name in fields})
-        for product in Product.objects.filter(pk__in=pks)
+    fields = [
+        field.attname for field in twin._meta.concrete_fields if not field.primary_key
+    ]
+    products = list(Product.objects.filter(pk__in=pks).order_by("pk"))
+    # New primary keys of the twins' own, so B3's bulk_create can follow them.
+    created = twin.objects.bulk_create(  # type: ignore[attr-defined]
+        [
+            twin(**{name: getattr(product, name) for name in fields})
+            for product in products
+        ]
     )
-    twins = {obj.pk: obj for obj in twin.objects.filter(pk__in=pks)}  # type: ignore[attr-defined]
+    twins = {product.pk: obj for product, obj in zip(products, created, strict=True)}
     counter = 0
 
     def values() -> tuple[int, Decimal, int]:
