@@ -45,8 +45,8 @@ to stderr.
   timed page. Target <= 1.5x.
 - B5 (PostgreSQL): W requests per second at concurrency 8 against real
   `uvicorn config.asgi:application --lifespan off --no-access-log` processes
-  on the bench's database (DJANGO_DEBUG=0), 2 workers against 1, alternating
-  rounds. Target >= 1.8x.
+  on the bench's database (DJANGO_DEBUG=0, GRAPHQL_RESPONSE_CACHE=0: every
+  request computes W), 2 workers against 1, alternating rounds. Target >= 1.8x.
 - B6 (PostgreSQL): the resident memory (VmRSS) of the two workers after 2,000
   W requests against after 200 (B5's requests count). Target <= 1.1x.
 

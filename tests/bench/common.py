@@ -59,11 +59,14 @@ class Statements:
     Cheap enough to stay on while timing (no SQL is kept), unlike
     `CaptureQueriesContext`. It sees what goes through a cursor, SAVEPOINTs
     included; BEGIN and COMMIT go through the driver and are not seen.
+    `reads` counts the SELECTs: a response cache that answers saves some of
+    them, while bookkeeping writes (a token's last use) come and go.
     """
 
     def __init__(self) -> None:
         self.all = 0
         self.data = 0
+        self.reads = 0
 
     def __call__(
         self,
@@ -76,11 +79,14 @@ class Statements:
         self.all += 1
         if not is_control(sql):
             self.data += 1
+        if sql.lstrip(" \n(").upper().startswith(("SELECT", "WITH")):
+            self.reads += 1
         return execute(sql, params, many, context)
 
     def reset(self) -> None:
         self.all = 0
         self.data = 0
+        self.reads = 0
 
 
 def clear_caches() -> None:
