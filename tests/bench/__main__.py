@@ -11,9 +11,11 @@ import django
 
 def quiet_request_log() -> None:
     """Keep the app's log line per request (its cost is part of a request's)
-    off the terminal, where the progress lines go."""
+    off the terminal, where the progress lines go; the HTTP client's own line
+    per request is no part of what a request costs."""
     import logging
 
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     for handler in logging.getLogger().handlers:
         if isinstance(handler, logging.StreamHandler):
             handler.setStream(open(os.devnull, "w"))  # noqa: SIM115

@@ -5,7 +5,6 @@ simple-history's `prev_record` + `diff_against`) against the same floor."""
 from __future__ import annotations
 
 import json
-import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -270,8 +269,6 @@ def simple_history_diffs(pks: list[int]) -> tuple[float, int, int]:
 def bench_reads(*, token: str, pks: list[int], actor: Any) -> list[Row]:
     """B1 cold and warm, and the stock and simple-history rows."""
     floor = make_floor()
-    # The client's own log line per request is no part of what a request costs.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
 
     def floor_view(request: HttpRequest) -> HttpResponse:
         json.loads(request.body)  # read the document, as the GraphQL view does
