@@ -76,6 +76,11 @@ def main() -> None:
             )
         else:
             rows += [Row(name, "", result=SKIPPED) for name in ("B4", "B5", "B6")]
+    except BaseException:
+        if rows:
+            print("Unfinished; the rows measured so far:")
+            print_table(rows)
+        raise
     finally:
         progress("dropping the bench database")
         connection.creation.destroy_test_db(old_name, verbosity=0)

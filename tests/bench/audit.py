@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from asgiref.sync import async_to_sync, sync_to_async
 from django.apps import apps
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from config.asgi import application
@@ -107,7 +107,9 @@ def generate_versions(*, count: int, product_pks: list[int], user: Any) -> None:
     )
     for start in range(1, count + 1, CHUNK):
         end = min(start + CHUNK - 1, count)
-        with connection.cursor() as cursor:
+        with transaction.atomic(), connection.cursor() as cursor:
+            # Generating the data is no part of the measure: no timeout.
+            cursor.execute("SET LOCAL statement_timeout = 0")
             cursor.execute(sql, [*params, start, end])
         progress(f"B4: {end:,} of {count:,} versions generated")
     with connection.cursor() as cursor:
