@@ -54,7 +54,7 @@ format: install  ## Apply ruff's fixes and formatting
 schema: install  ## Re-export schema.graphql from the code
 	$(BIN)/python manage.py export_schema config.schema --path schema.graphql
 
-bench: install  ## Print performance figures (ratios measured in one run)
+bench: install  ## Run B1-B6 on a throwaway database (PostgreSQL with DATABASE_URL) and print their table
 	$(BIN)/python -m tests.bench
 
 clean:
