@@ -407,6 +407,14 @@ def test_staff_and_others_get_their_own_answers(ask, editor, staff, executions):
     staff_headers, editor_headers = bearer(staff), bearer(editor)
 
     for _ in range(2):
+        # The supplier cost's version is staff-only.
+        assert usernames(ask(HISTORY, {"first": 5}, headers=staff_headers)) == {
+            "editor",
+            "staff",
+        }
+        assert usernames(ask(HISTORY, {"first": 5}, headers=editor_headers)) == {
+            "editor"
+        }
         seen_by_staff = ask(STAFF_ONLY, headers=staff_headers)
         seen_by_editor = ask(STAFF_ONLY, headers=editor_headers)
         assert seen_by_staff["data"]["products"]["edges"][0]["node"] == {
@@ -418,7 +426,7 @@ def test_staff_and_others_get_their_own_answers(ask, editor, staff, executions):
             "supplierCost": None,
         }
 
-    assert len(executions) == 2
+    assert len(executions) == 4
 
 
 def test_staff_only_request_context_is_not_served_to_others(ask, editor, staff):
@@ -629,3 +637,124 @@ def test_a_connection_s_node_is_not_the_root_node() -> None:
     analysed = response_cache.analyse(schema._schema, HISTORY, "History", 5000)
     assert analysed.cacheable
     assert not analysed.per_user
+
+
+def test_every_model_a_query_reads_moves_the_stamp() -> None:
+    """A model the schema exposes is tracked (its versions move the stamp), a
+    historical model, a changeset (written with its versions) or watched
+    (`RESPONSE_CACHE_WATCHED_MODELS`): none can change unseen."""
+    from django.db import models
+    from strawberry_django.utils.typing import get_django_definition
+
+    from history.models import Changeset
+    from history.selectors import tracked_models
+    from history.tracking import history_model_for
+    from responsecache.stamps import watched_models
+
+    exposed: set[type[models.Model]] = set()
+    for converted in schema.schema_converter.type_map.values():
+        origin = getattr(converted.definition, "origin", None)
+        definition = get_django_definition(origin) if origin else None
+        if definition is not None and not definition.model._meta.abstract:
+            exposed.add(definition.model)
+    tracked = set(tracked_models())
+    covered = {
+        *tracked,
+        *(history_model_for(model) for model in tracked),
+        Changeset,
+        *watched_models(),
+    }
+
+    assert exposed
+    assert exposed - covered == set()
+
+
+# -- shared by workers: Redis ---------------------------------------------------------
+
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+@pytest.fixture
+def redis_cache(settings: Any) -> Iterator[Any]:
+    """The response cache in Redis (database 15), as `CACHE_URL` sets it."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip(f"no Redis server answers at {REDIS_URL}")
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+        }
+    }
+    caches["default"].clear()
+    yield client
+    caches["default"].clear()
+
+
+@pytest.mark.usefixtures("redis_cache")
+class TestInRedis:
+    def test_answers_are_stored_in_redis_and_served_from_it(
+        self, ask, editor, executions, redis_cache
+    ):
+        lamp(editor)
+        headers = bearer(editor)
+
+        first = ask(HISTORY, {"first": 5}, headers=headers)
+        second = ask(HISTORY, {"first": 5}, headers=headers)
+
+        assert second == first
+        assert len(executions) == 1
+        assert len(redis_cache.keys("*graphql-answer:*")) == 1
+
+    def test_a_write_between_two_reads_is_seen(self, ask, editor):
+        product = lamp(editor)
+        ask(PRODUCTS)
+
+        product_update(pk=product.pk, data={"name": "Desk lamp"}, actor=editor)
+
+        assert ask(PRODUCTS)["data"]["products"]["edges"][0]["node"]["name"] == (
+            "Desk lamp"
+        )
+
+    def test_a_user_renamed_between_two_reads_is_seen(self, ask, editor):
+        lamp(editor)
+        headers = bearer(editor)
+        assert usernames(ask(HISTORY, {"first": 5}, headers=headers)) == {"editor"}
+
+        editor.username = "chief-editor"
+        editor.save()
+
+        assert usernames(ask(HISTORY, {"first": 5}, headers=headers)) == {
+            "chief-editor"
+        }
+
+    def test_other_viewers_get_their_own_answers(self, ask, editor, staff):
+        product = lamp(editor)
+        product_update(
+            pk=product.pk, data={"supplier_cost": Decimal("4.00")}, actor=staff
+        )
+        staff_headers, editor_headers = bearer(staff), bearer(editor)
+
+        for _ in range(2):
+            assert ask(HISTORY, {"first": 5})["errors"][0]["extensions"] == {
+                "code": "PERMISSION_DENIED"
+            }
+            # The supplier cost's version is staff-only.
+            assert usernames(ask(HISTORY, {"first": 5}, headers=staff_headers)) == {
+                "editor",
+                "staff",
+            }
+            assert usernames(ask(HISTORY, {"first": 5}, headers=editor_headers)) == {
+                "editor"
+            }
+            staff_answer = ask(STAFF_ONLY, headers=staff_headers)
+            editor_answer = ask(STAFF_ONLY, headers=editor_headers)
+            costs = [
+                a["data"]["products"]["edges"][0]["node"]["supplierCost"]
+                for a in (staff_answer, editor_answer)
+            ]
+            assert costs == ["4.00", None]
