@@ -147,14 +147,22 @@ def schema_digest(schema: Any) -> str:
     return hashlib.sha256(str(schema).encode()).hexdigest()
 
 
+@functools.cache
+def keyed_setting_names() -> tuple[str, ...]:
+    """The names of the settings that change answers (listing the settings
+    takes longer than a cached answer: once per process)."""
+    return tuple(
+        sorted(
+            name
+            for name in dir(settings)
+            if name.startswith(("GRAPHQL_", "HISTORY_")) or name in KEYED_SETTINGS
+        )
+    )
+
+
 def settings_values() -> list[Any]:
     """The values of the settings that change answers."""
-    names = sorted(
-        name
-        for name in dir(settings)
-        if name.startswith(("GRAPHQL_", "HISTORY_")) or name in KEYED_SETTINGS
-    )
-    return [[name, repr(getattr(settings, name))] for name in names]
+    return [repr(getattr(settings, name)) for name in keyed_setting_names()]
 
 
 def canonical_json(value: Any) -> str:
