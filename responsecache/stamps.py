@@ -11,7 +11,7 @@ What a query reads, and what moves the stamp when it changes:
 - signed checkpoints, appended only; every prune, the one delete of versions,
   writes one: the newest checkpoint id;
 - everything else a query reads that records no version: the models named by
-  the `RESPONSE_CACHE_WATCHED_MODELS` setting (users, groups, tags, tokens).
+  the `RESPONSE_CACHE_WATCHED_MODELS` setting (users, groups, tags).
   Each save, delete or many-to-many change of one bumps the `DataStamp` row in
   the writing transaction, so the bump is visible exactly when the change is.
 

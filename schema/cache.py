@@ -68,6 +68,8 @@ INCREMENTAL_DIRECTIVES = frozenset({"defer", "stream"})
 # `HISTORY_` ones.
 KEYED_SETTINGS = ("TIME_ZONE", "USE_TZ", "DEBUG")
 KEY_PREFIX = "graphql-answer:"
+# The stamp of answers that read no data.
+SCHEMA_ONLY = Stamp(value="schema", settled=True)
 ANALYSED_DOCUMENTS = 512
 
 
@@ -77,6 +79,10 @@ class Document:
 
     cacheable: bool
     per_user: bool = False
+    # Whether it selects any root field but introspection (`__schema`,
+    # `__type`, `__typename`): an answer of introspection alone depends on the
+    # schema only, and needs no data stamp.
+    reads_data: bool = True
 
 
 NOT_CACHEABLE = Document(cacheable=False)
@@ -136,7 +142,9 @@ def analyse(
     if selected.fields & LIVE_FIELDS or selected.directives & INCREMENTAL_DIRECTIVES:
         return NOT_CACHEABLE
     return Document(
-        cacheable=True, per_user=bool(selected.root_fields & IDENTITY_FIELDS)
+        cacheable=True,
+        per_user=bool(selected.root_fields & IDENTITY_FIELDS),
+        reads_data=any(not name.startswith("__") for name in selected.root_fields),
     )
 
 
@@ -235,11 +243,11 @@ async def lookup(*, schema: Any, data: GraphQLRequestData, viewer: Any) -> Entry
         canonical_json(data.extensions or {}),
         viewer_values(viewer, per_user=document.per_user),
     ]
-    return await sync_to_async(_lookup)(canonical_json(parts))
+    return await sync_to_async(_lookup)(canonical_json(parts), document.reads_data)
 
 
-def _lookup(request_key: str) -> Entry:
-    stamp = read_stamp()
+def _lookup(request_key: str, reads_data: bool) -> Entry:
+    stamp = read_stamp() if reads_data else SCHEMA_ONLY
     digest = hashlib.sha256(f"{request_key}|{stamp.value}".encode()).hexdigest()
     key = KEY_PREFIX + digest
     body: bytes | None

@@ -633,6 +633,38 @@ def test_no_answer_is_stored_while_another_transaction_is_writing(ask, execution
     assert len(executions) == 3
 
 
+def test_introspection_alone_is_cached_without_reading_the_database(
+    ask, django_assert_num_queries, executions
+):
+    query = "{ __typename __schema { queryType { name } } }"
+    first = ask(query)
+
+    with django_assert_num_queries(0):
+        second = ask(query)
+
+    assert first == second
+    assert first["data"]["__schema"] == {"queryType": {"name": "Query"}}
+    assert len(executions) == 1
+
+
+@pytest.mark.parametrize(
+    ("document", "reads_data"),
+    [
+        ("{ __typename }", False),
+        ('{ __schema { types { name } } __type(name: "Product") { name } }', False),
+        ("{ __typename products { totalCount } }", True),
+        ("{ ...F } fragment F on Query { historyPublicKey }", True),
+        ("{ me { __typename } }", True),
+    ],
+)
+def test_documents_that_read_data(document: str, reads_data: bool) -> None:
+    assert response_cache.analyse(schema._schema, document, None, 5000) == (
+        response_cache.Document(
+            cacheable=True, per_user=document.startswith("{ me"), reads_data=reads_data
+        )
+    )
+
+
 def test_a_connection_s_node_is_not_the_root_node() -> None:
     analysed = response_cache.analyse(schema._schema, HISTORY, "History", 5000)
     assert analysed.cacheable
