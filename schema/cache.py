@@ -92,8 +92,9 @@ class _Selected(Visitor):
     """Collects the fields and directives of a whole document: every field's
     name, and the names of the root query's fields."""
 
-    def __init__(self, types: TypeInfo) -> None:
+    def __init__(self, schema: GraphQLSchema, types: TypeInfo) -> None:
         super().__init__()
+        self.query_type = schema.query_type
         self.types = types
         self.fields: set[str] = set()
         self.root_fields: set[str] = set()
@@ -102,7 +103,7 @@ class _Selected(Visitor):
     def enter_field(self, node: FieldNode, *args: Any) -> None:
         self.fields.add(node.name.value)
         parent = self.types.get_parent_type()
-        if parent is not None and parent is self.types._schema.query_type:
+        if parent is not None and parent is self.query_type:
             self.root_fields.add(node.name.value)
 
     def enter_directive(self, node: DirectiveNode, *args: Any) -> None:
@@ -137,7 +138,7 @@ def analyse(
     if len(chosen) != 1 or chosen[0].operation is not OperationType.QUERY:
         return NOT_CACHEABLE
     types = TypeInfo(schema)
-    selected = _Selected(types)
+    selected = _Selected(schema, types)
     visit(document, TypeInfoVisitor(types, selected))
     if selected.fields & LIVE_FIELDS or selected.directives & INCREMENTAL_DIRECTIVES:
         return NOT_CACHEABLE
