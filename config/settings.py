@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "replicas",
     "schema",
     "web",
+    "responsecache",
 ]
 
 # Modules the GraphQL layer imports to declare the types of tracked models.
@@ -258,6 +259,45 @@ HISTORY_SIGNING_KEY = os.environ.get("HISTORY_SIGNING_KEY", "").strip()
 HISTORY_VERIFY_KEY = verify_key_setting(
     HISTORY_SIGNING_KEY, os.environ.get("HISTORY_VERIFY_KEY", "")
 )
+
+# The cache: in this process's memory by default; with `CACHE_URL`
+# (redis://host:port/db) in Redis, shared by every worker.
+CACHE_URL = os.environ.get("CACHE_URL", "").strip()
+CACHES: dict[str, dict[str, object]]
+if CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "responses",
+            # With answers of at most GRAPHQL_RESPONSE_CACHE_MAX_BYTES each.
+            "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("CACHE_MAX_ENTRIES", "200"))},
+        }
+    }
+# The GraphQL response cache (schema/cache.py): answers of queries, keyed by
+# document, variables, the viewer's permissions and the data stamp
+# (responsecache/stamps.py); on unless switched off. Answers live at most
+# GRAPHQL_RESPONSE_CACHE_TTL seconds; larger ones than the byte limit are not
+# stored.
+GRAPHQL_RESPONSE_CACHE = env_bool("GRAPHQL_RESPONSE_CACHE", default=True)
+GRAPHQL_RESPONSE_CACHE_TTL = int(os.environ.get("GRAPHQL_RESPONSE_CACHE_TTL", "300"))
+GRAPHQL_RESPONSE_CACHE_MAX_BYTES = int(
+    os.environ.get("GRAPHQL_RESPONSE_CACHE_MAX_BYTES", str(2**20))
+)
+# What queries read that records no version: a save, delete or many-to-many
+# change of one moves the response cache's data stamp. (API tokens are read by
+# no query: a revoked one is refused before the cache is asked.)
+RESPONSE_CACHE_WATCHED_MODELS = [
+    "auth.User",
+    "auth.Group",
+    "products.Tag",
+]
 
 # Limits on one GraphQL document (see schema/limits.py).
 GRAPHQL_MAX_PAGE_SIZE = int(os.environ.get("GRAPHQL_MAX_PAGE_SIZE", "100"))

@@ -15,14 +15,15 @@ from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse, UnreadablePostError
 from django.http.response import HttpResponseBase
 from django.middleware.csrf import get_token
-from strawberry.django.views import AsyncGraphQLView
-from strawberry.http import GraphQLRequestData
+from strawberry.django.views import AsyncGraphQLView, TemporalHttpResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.ides import GraphQL_IDE
 from strawberry.http.parse_content_type import parse_content_type
-from strawberry.types import Info
+from strawberry.types import ExecutionResult, Info
 
 from history.diff import READ_WORD_DIFFS
 from history.request_log import OPERATION_ATTRIBUTE
+from schema import cache as response_cache
 from schema.budget import database_budget
 from schema.errors import REQUEST_ERROR_ATTRIBUTE, RequestErrorCode
 from schema.graphiql import graphiql_page
@@ -103,6 +104,11 @@ class GraphQLView(AsyncGraphQLView[Context, None]):
     read per request.
     """
 
+    # The response cache's entry of this request's operation, set while it runs
+    # (Django builds a view instance per request).
+    cache_entry: response_cache.Entry | None = None
+    cache_sub_response: HttpResponse | None = None
+
     @property
     def graphql_ide(self) -> GraphQL_IDE | None:
         return "graphiql" if settings.GRAPHQL_IDE else None
@@ -121,6 +127,55 @@ class GraphQLView(AsyncGraphQLView[Context, None]):
         return Context(
             request=request, response=response, viewer=await load_viewer(request)
         )
+
+    async def execute_operation(
+        self,
+        request: HttpRequest,
+        request_adapter: AsyncHTTPRequestAdapter,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: Context,
+        root_value: None,
+        sub_response: TemporalHttpResponse,
+    ) -> Any:
+        """Answer a query from the response cache (`schema.cache`) when it
+        holds the answer; otherwise run it, noting where to store it."""
+        if isinstance(request_data, GraphQLRequestData):
+            entry = await response_cache.lookup(
+                schema=self.schema, data=request_data, viewer=context.viewer
+            )
+            if entry is not None and entry.body is not None:
+                return response_cache.CachedResult(entry.body)
+            self.cache_entry = entry
+            self.cache_sub_response = sub_response
+        return await super().execute_operation(
+            request=request,
+            request_adapter=request_adapter,
+            request_data=request_data,
+            context=context,
+            root_value=root_value,
+            sub_response=sub_response,
+        )
+
+    async def process_result(
+        self, request: HttpRequest, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        if isinstance(result, response_cache.CachedResult):
+            return response_cache.EncodedAnswer({}, result.body)  # type: ignore[return-value]
+        answer = await super().process_result(request, result)
+        entry = self.cache_entry
+        if entry is None or not response_cache.storable(
+            result, self.cache_sub_response
+        ):
+            return answer
+        encoded = self.encode_json(answer)
+        body = encoded.encode() if isinstance(encoded, str) else encoded
+        await response_cache.store(entry, body)
+        return response_cache.EncodedAnswer(dict(answer), body)  # type: ignore[return-value]
+
+    def encode_json(self, data: object) -> str | bytes:
+        if isinstance(data, response_cache.EncodedAnswer):
+            return data.body
+        return super().encode_json(data)
 
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.core.cache import caches
 from django.test import Client
 
 from accounts.tokens import api_token_authenticate, api_token_create
@@ -81,3 +82,10 @@ def gql(db: None) -> GraphQL:
 def fast_password_hashing(settings: Any) -> None:
     """Hash test passwords cheaply; the hasher is not what the tests are about."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def empty_response_cache() -> None:
+    """Each test starts with an empty cache: answers cached in a test whose
+    writes were rolled back must not meet a later test's identical stamp."""
+    caches["default"].clear()
