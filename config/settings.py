@@ -269,6 +269,9 @@ if CACHE_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": CACHE_URL,
+            # A cache server that stops answering costs a request at most
+            # this long: the answer is then computed without it.
+            "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.25},
         }
     }
 else:
@@ -276,8 +279,9 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
             "LOCATION": "responses",
-            # With answers of at most GRAPHQL_RESPONSE_CACHE_MAX_BYTES each.
-            "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("CACHE_MAX_ENTRIES", "200"))},
+            # With answers of at most GRAPHQL_RESPONSE_CACHE_MAX_BYTES each:
+            # 64 MiB per process at most, by default.
+            "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("CACHE_MAX_ENTRIES", "128"))},
         }
     }
 # The GraphQL response cache (schema/cache.py): answers of queries, keyed by
@@ -288,7 +292,7 @@ else:
 GRAPHQL_RESPONSE_CACHE = env_bool("GRAPHQL_RESPONSE_CACHE", default=True)
 GRAPHQL_RESPONSE_CACHE_TTL = int(os.environ.get("GRAPHQL_RESPONSE_CACHE_TTL", "300"))
 GRAPHQL_RESPONSE_CACHE_MAX_BYTES = int(
-    os.environ.get("GRAPHQL_RESPONSE_CACHE_MAX_BYTES", str(2**20))
+    os.environ.get("GRAPHQL_RESPONSE_CACHE_MAX_BYTES", str(2**19))
 )
 # What queries read that records no version: a save, delete or many-to-many
 # change of one moves the response cache's data stamp. (API tokens are read by

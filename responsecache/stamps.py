@@ -39,6 +39,9 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from responsecache.models import DataStamp
 
 STAMP_ROW = 1
+# Columns of watched models that no query reads: saving only these moves no
+# stamp.
+UNREAD_FIELDS = frozenset({"last_login"})
 # Counts the transactions of this database, other than the caller's, that have
 # written something and not ended (PostgreSQL).
 WRITERS_IN_FLIGHT = (
@@ -62,20 +65,24 @@ class Stamp:
     settled: bool
 
 
-def stamp_alias() -> str:
-    """The database the stamp is read from: the one history reads go to."""
+def stamp_aliases() -> tuple[str, str]:
+    """The database the stamp is read from, the primary (whose activity shows
+    the writers in flight), and the one history reads go to (a replica, when
+    the router sends them there; else the same)."""
     from history.selectors import tracked_models
     from history.tracking import history_model_for
 
+    primary = router.db_for_write(DataStamp)
     tracked = tracked_models()
     if not tracked:
-        return router.db_for_read(DataStamp)
-    return router.db_for_read(history_model_for(tracked[0]))
+        return primary, primary
+    return primary, router.db_for_read(history_model_for(tracked[0]))
 
 
 @functools.cache
-def stamp_statement(alias: str) -> str:
-    """The one SELECT that reads the stamp on database `alias`."""
+def stamp_statement(alias: str, *, writers: bool = True) -> str:
+    """The one SELECT that reads the stamp on database `alias` (with the
+    count of writers in flight, on PostgreSQL, when `writers`)."""
     from history.models import Checkpoint
     from history.selectors import tracked_models
     from history.tracking import history_model_for
@@ -93,7 +100,7 @@ def stamp_statement(alias: str) -> str:
         f"(SELECT {quote('value')} FROM {quote(DataStamp._meta.db_table)} "
         f"WHERE {quote('id')} = {STAMP_ROW})"
     )
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and writers:
         parts.append(WRITERS_IN_FLIGHT)
         # Inside a transaction pg_stat_activity answers from a snapshot taken
         # at its first read; discarded first, it is read as it is now.
@@ -103,17 +110,27 @@ def stamp_statement(alias: str) -> str:
 
 
 def read_stamp() -> Stamp:
-    """Read the data stamp: one statement."""
-    alias = stamp_alias()
-    with connections[alias].cursor() as cursor:
-        cursor.execute(stamp_statement(alias))
+    """Read the data stamp: one statement, on the primary.
+
+    With history reads on a replica, the replica's stamp is read too (a second
+    statement): an answer computed from a replica that has not caught up with
+    the primary is not stored, since the primary's stamp would outlive it.
+    """
+    primary, reads = stamp_aliases()
+    with connections[primary].cursor() as cursor:
+        cursor.execute(stamp_statement(primary))
         row = cursor.fetchone()
     assert row is not None
     *values, writers = row
-    return Stamp(
-        value=".".join("-" if v is None else str(v) for v in values),
-        settled=not writers,
-    )
+    value = ".".join("-" if v is None else str(v) for v in values)
+    settled = not writers
+    if reads != primary and settled:
+        with connections[reads].cursor() as cursor:
+            cursor.execute(stamp_statement(reads, writers=False))
+            replica_row = cursor.fetchone()
+        assert replica_row is not None
+        settled = list(replica_row[: len(values)]) == list(values)
+    return Stamp(value=value, settled=settled)
 
 
 def bump_stamp(*, using: str | None = None) -> None:
@@ -135,7 +152,16 @@ def bump_stamp(*, using: str | None = None) -> None:
         )
 
 
-def _written(sender: Any, *, using: str | None = None, **kwargs: Any) -> None:
+def _written(
+    sender: Any,
+    *,
+    using: str | None = None,
+    update_fields: frozenset[str] | None = None,
+    **kwargs: Any,
+) -> None:
+    if update_fields is not None and update_fields <= UNREAD_FIELDS:
+        # A login records its time; no query reads it.
+        return
     bump_stamp(using=using)
 
 

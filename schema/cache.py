@@ -31,12 +31,14 @@ import functools
 import hashlib
 import json
 import logging
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import caches
+from django.db import DatabaseError, router
 from graphql import (
     DirectiveNode,
     FieldNode,
@@ -48,11 +50,13 @@ from graphql import (
     TypeInfoVisitor,
     Visitor,
     parse,
+    print_ast,
     visit,
 )
 from strawberry.http import GraphQLRequestData
 from strawberry.types import ExecutionResult
 
+from responsecache.models import DataStamp
 from responsecache.stamps import Stamp, read_stamp
 
 logger = logging.getLogger(__name__)
@@ -79,6 +83,9 @@ class Document:
 
     cacheable: bool
     per_user: bool = False
+    # A digest of the document as graphql-core prints it back: every spelling
+    # of one document (spaces, commas, comments) is one answer.
+    normal: str = ""
     # Whether it selects any root field but introspection (`__schema`,
     # `__type`, `__typename`): an answer of introspection alone depends on the
     # schema only, and needs no data stamp.
@@ -110,8 +117,29 @@ class _Selected(Visitor):
         self.directives.add(node.name.value)
 
 
-@functools.lru_cache(maxsize=ANALYSED_DOCUMENTS)
+_analysed: OrderedDict[tuple[Any, ...], Document] = OrderedDict()
+
+
 def analyse(
+    schema: GraphQLSchema, query: str, operation_name: str | None, max_tokens: int
+) -> Document:
+    """What the cache makes of the operation `operation_name` of `query`, for
+    the last `ANALYSED_DOCUMENTS` documents: remembered by the document's
+    digest, so that no document outlives its request."""
+    memo = (schema, hashlib.sha256(query.encode()).digest(), operation_name)
+    memo += (max_tokens,)
+    document = _analysed.get(memo)
+    if document is None:
+        document = _analyse(schema, query, operation_name, max_tokens)
+        _analysed[memo] = document
+        while len(_analysed) > ANALYSED_DOCUMENTS:
+            _analysed.popitem(last=False)
+    else:
+        _analysed.move_to_end(memo)
+    return document
+
+
+def _analyse(
     schema: GraphQLSchema, query: str, operation_name: str | None, max_tokens: int
 ) -> Document:
     """Whether the operation `operation_name` of `query` may be cached, and
@@ -146,6 +174,7 @@ def analyse(
         cacheable=True,
         per_user=bool(selected.root_fields & IDENTITY_FIELDS),
         reads_data=any(not name.startswith("__") for name in selected.root_fields),
+        normal=hashlib.sha256(print_ast(document).encode()).hexdigest(),
     )
 
 
@@ -238,7 +267,8 @@ async def lookup(*, schema: Any, data: GraphQLRequestData, viewer: Any) -> Entry
     parts = [
         schema_digest(schema),
         settings_values(),
-        query,
+        database_identity(),
+        document.normal,
         name,
         canonical_json(data.variables or {}),
         canonical_json(data.extensions or {}),
@@ -247,8 +277,23 @@ async def lookup(*, schema: Any, data: GraphQLRequestData, viewer: Any) -> Entry
     return await sync_to_async(_lookup)(canonical_json(parts), document.reads_data)
 
 
-def _lookup(request_key: str, reads_data: bool) -> Entry:
-    stamp = read_stamp() if reads_data else SCHEMA_ONLY
+def database_identity() -> list[Any]:
+    """Which database answers come from, so that two deployments sharing one
+    cache server (production and a staging copy of its data) never answer
+    with each other's data under equal stamps."""
+    database = settings.DATABASES[router.db_for_write(DataStamp)]
+    return [database.get(name) for name in ("ENGINE", "NAME", "HOST")] + [
+        str(database.get("PORT"))
+    ]
+
+
+def _lookup(request_key: str, reads_data: bool) -> Entry | None:
+    try:
+        stamp = read_stamp() if reads_data else SCHEMA_ONLY
+    except DatabaseError:
+        # The request's database budget is spent, or the stamp cannot be read:
+        # the query runs uncached, and meets the same limit as it would have.
+        return None
     digest = hashlib.sha256(f"{request_key}|{stamp.value}".encode()).hexdigest()
     key = KEY_PREFIX + digest
     body: bytes | None
@@ -282,3 +327,8 @@ async def store(entry: Entry, body: bytes) -> None:
         )
     except Exception:  # the cache server is down: the answer is sent anyway
         logger.exception("The response cache could not be written.")
+
+
+def forget_documents() -> None:
+    """Forget what `analyse` remembers of documents (tests)."""
+    _analysed.clear()

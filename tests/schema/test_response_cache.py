@@ -4,6 +4,7 @@ checkpoint, revoked token or other viewer ever gets a stale or foreign answer.""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import io
 from collections.abc import Callable, Iterator
@@ -658,7 +659,8 @@ def test_introspection_alone_is_cached_without_reading_the_database(
     ],
 )
 def test_documents_that_read_data(document: str, reads_data: bool) -> None:
-    assert response_cache.analyse(schema._schema, document, None, 5000) == (
+    analysed = response_cache.analyse(schema._schema, document, None, 5000)
+    assert dataclasses.replace(analysed, normal="") == (
         response_cache.Document(
             cacheable=True, per_user=document.startswith("{ me"), reads_data=reads_data
         )
