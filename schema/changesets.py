@@ -73,6 +73,8 @@ class ChangesetType(relay.Node):
     """Who, when and why are those of its first version the viewer may read:
     a changeset tells nothing of versions the viewer may not see."""
 
+    pk: relay.NodeID[str]  # declared, so strawberry finds it once (see IntegerKeyNode)
+
     @strawberry_django.field(
         only=["id"], description="When its first version was written."
     )
