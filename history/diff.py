@@ -11,6 +11,7 @@ once, when it is written, and stored in `history_segments`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -92,6 +93,11 @@ class FieldChange:
     known_segments: tuple[TextSegment, ...] | None = dataclasses.field(
         default=None, compare=False, repr=False
     )
+    # The same in the form a version stores it (`history_segments`), turned
+    # into segments only if they are read: most reads never select them.
+    stored_segments: Sequence[Sequence[str]] | None = dataclasses.field(
+        default=None, compare=False, repr=False
+    )
 
     @property
     def added(self) -> list[str] | None:
@@ -123,7 +129,11 @@ class FieldChange:
     @property
     def segments_known(self) -> bool:
         """Whether reading `segments` is free (no text diff to compute)."""
-        return not self.text or self.known_segments is not None
+        return (
+            not self.text
+            or self.known_segments is not None
+            or self.stored_segments is not None
+        )
 
     @property
     def segments(self) -> list[TextSegment] | None:
@@ -136,6 +146,8 @@ class FieldChange:
             return None
         if self.known_segments is not None:
             return list(self.known_segments)
+        if self.stored_segments is not None:
+            return list(segments_from_json(self.stored_segments))
         return text_segments(
             self.old_value or "", self.new_value or "", max_tokens=READ_DIFF_TOKENS
         )
@@ -311,15 +323,32 @@ def segments_from_json(stored: Sequence[Sequence[str]]) -> tuple[TextSegment, ..
     return tuple(TextSegment(DiffOp(op), text) for op, text in stored)
 
 
+@functools.cache
 def _label(field: models.Field[Any, Any]) -> str:
     name = str(field.verbose_name)
     return name[:1].upper() + name[1:]
 
 
+@functools.cache
+def _kind(field: models.Field[Any, Any]) -> tuple[bool, int | None, bool]:
+    """Whether `field` is numeric, its decimal places, whether it is text."""
+    return is_numeric(field), getattr(field, "decimal_places", None), is_text(field)
+
+
+@functools.cache
+def _fields_by_name(model: type[models.Model]) -> dict[str, models.Field[Any, Any]]:
+    return {field.name: field for field in tracked_fields(model)}
+
+
 def field_change(
-    field: models.Field[Any, Any], old: Display, new: Display
+    field: models.Field[Any, Any],
+    old: Display,
+    new: Display,
+    *,
+    stored_segments: Sequence[Sequence[str]] | None = None,
 ) -> FieldChange:
-    """Describe a change of `field` given its stored old and new displays."""
+    """Describe a change of `field` given its stored old and new displays (and,
+    for a text field, its word-level diff as a version stores it)."""
     if is_m2m(field):
         old_items = tuple(old or [])
         new_items = tuple(new or [])
@@ -331,14 +360,16 @@ def field_change(
             old_items=old_items,
             new_items=new_items,
         )
+    numeric, decimal_places, text = _kind(field)
     return FieldChange(
         field=field.name,
         label=_label(field),
         old_value=None if old is None else str(old),
         new_value=None if new is None else str(new),
-        numeric=is_numeric(field),
-        decimal_places=getattr(field, "decimal_places", None),
-        text=is_text(field),
+        numeric=numeric,
+        decimal_places=decimal_places,
+        text=text,
+        stored_segments=stored_segments if text else None,
     )
 
 
@@ -353,19 +384,13 @@ def changes_from_stored(
     `history_segments`): the changes carry them, so reading them is free. A
     text field without one gets its diff computed if it is read.
     """
-    fields = {field.name: field for field in tracked_fields(model)}
+    fields = _fields_by_name(model)
     known = segments or {}
-    changes = []
-    for name, (old, new) in sorted(stored.items()):
-        if name not in fields:
-            continue
-        change = field_change(fields[name], old, new)
-        if change.text and name in known:
-            change = dataclasses.replace(
-                change, known_segments=segments_from_json(known[name])
-            )
-        changes.append(change)
-    return changes
+    return [
+        field_change(fields[name], old, new, stored_segments=known.get(name))
+        for name, (old, new) in sorted(stored.items())
+        if name in fields
+    ]
 
 
 def stored_segments(

@@ -2,6 +2,7 @@
 outside a request) wrote across models, and undoing it as a whole."""
 
 import datetime
+import uuid
 from typing import Annotated, Any
 
 import strawberry
@@ -74,18 +75,21 @@ class ChangesetType(relay.Node):
     """Who, when and why are those of its first version the viewer may read:
     a changeset tells nothing of versions the viewer may not see."""
 
+    # Declared, so strawberry finds it once (see IntegerKeyNode).
+    pk: relay.NodeID[uuid.UUID]
+
     @strawberry_django.field(
         only=["id"], description="When its first version was written."
     )
     async def history_date(self, info: Info[Any, Any]) -> datetime.datetime:
-        head = await changeset_head(info, self.pk)  # type: ignore[attr-defined]
+        head = await changeset_head(info, self.pk)
         return head.history_date
 
     @strawberry_django.field(
         only=["id"], description="Why: the reason its first version gave."
     )
     async def history_change_reason(self, info: Info[Any, Any]) -> str | None:
-        head = await changeset_head(info, self.pk)  # type: ignore[attr-defined]
+        head = await changeset_head(info, self.pk)
         return head.history_change_reason
 
     @strawberry_django.field(
@@ -96,7 +100,7 @@ class ChangesetType(relay.Node):
         ),
     )
     async def history_user(self, info: Info[Any, Any]) -> UserType | None:
-        head = await changeset_head(info, self.pk)  # type: ignore[attr-defined]
+        head = await changeset_head(info, self.pk)
         return snapshot_user_of(head)
 
     @strawberry_django.field(
@@ -114,10 +118,7 @@ class ChangesetType(relay.Node):
         before: Before = None,
     ) -> VersionConnection:
         querysets = [
-            optimize(
-                queryset.filter(history_changeset_id=self.pk),  # type: ignore[attr-defined]
-                info,
-            )
+            optimize(queryset.filter(history_changeset_id=self.pk), info)
             for queryset in readable_versions(info)
         ]
         return versions_connection(

@@ -153,10 +153,17 @@ class KeysetConnection(relay.Connection[NodeType]):
     count: strawberry.Private[Callable[[], int] | None] = None
 
     @strawberry.field(description="Total quantity of existing nodes.")
-    async def total_count(self) -> int | None:
-        if self.total is None and self.count is not None:
-            self.total = await sync_to_async(self.count)()
-        return self.total
+    def total_count(self) -> int | None:
+        if self.total is not None or self.count is None:
+            # Known (a prefetched page has it): no need to leave the event loop.
+            return self.total
+        count = self.count
+
+        async def counted() -> int:
+            self.total = await sync_to_async(count)()
+            return self.total
+
+        return counted()  # type: ignore[return-value]
 
     @classmethod
     def resolve_connection(

@@ -16,6 +16,7 @@ from graphql import (
 )
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from schema.context import Viewer
 from schema.permissions import PERMISSION_DENIED
@@ -75,3 +76,17 @@ class RefuseDeniedOperations(SchemaExtension):
                 )
                 context.result = ExecutionResult(data=None, errors=[error])
         yield
+
+
+class FieldOptimizer(DjangoOptimizerExtension):
+    """strawberry-django's optimizer without its per-field `resolve` hook.
+
+    Every strawberry-django field optimizes the queryset it resolves in its own
+    `get_queryset`; the hook only catches a queryset that some other resolver
+    returns, and this schema's resolvers return objects, lists or pages. As a
+    schema extension with a `resolve` hook it wraps every field of every answer:
+    on the nested history read (13,500 fields) that cost about 6% of the
+    request's CPU time (565-575 ms against 605-610 ms, PostgreSQL, 2 cores).
+    """
+
+    resolve = SchemaExtension.resolve  # type: ignore[assignment]

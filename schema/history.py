@@ -6,8 +6,9 @@ from __future__ import annotations
 import datetime
 import functools
 import inspect
+from collections.abc import Callable
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import strawberry
 import strawberry_django
@@ -36,6 +37,8 @@ from schema.ids import pk_of
 from schema.limits import list_bound
 from schema.permissions import can_view_history
 from schema.users import UserType
+
+Resolver = TypeVar("Resolver", bound=Callable[..., Any])
 
 if TYPE_CHECKING:
     from schema.changesets import ChangesetType
@@ -144,6 +147,31 @@ MAX_CHANGES_FIELDS = 100
 def field_changes(changes: list[diff.FieldChange]) -> list[FieldChangeType]:
     """GraphQL form of a list of changes."""
     return [FieldChangeType.from_change(change) for change in changes]
+
+
+def runs_no_query(resolver: Resolver) -> Resolver:
+    """Mark a sync resolver of a strawberry-django field as one that runs no
+    query, so it is called on the event loop rather than through
+    `sync_to_async`: a thread hop per call. (It may return an awaitable to do
+    its database work in a thread.) A list item whose field is async makes the
+    whole item, and the list, resolve asynchronously: a task per item."""
+    resolver.is_async_safe = True  # type: ignore[attr-defined]
+    return resolver
+
+
+def stored_changes(record: Any, wanted: set[str] | None) -> list[FieldChangeType]:
+    """What `record` changed, as stored with it (of the fields `wanted`)."""
+    stored = record.history_changes
+    if not stored:
+        return []
+    if wanted is not None:
+        stored = {name: value for name, value in stored.items() if name in wanted}
+    model = tracked_model_for(type(record))
+    # The text diffs were computed when the version was written: nothing is
+    # diffed here.
+    return field_changes(
+        diff.changes_from_stored(model, stored, record.history_segments)
+    )
 
 
 def query_error(code: HistoryErrorCode, message: str) -> GraphQLError:
@@ -286,7 +314,8 @@ class Version(relay.Node):
         ),
         metadata=list_bound(MAX_CHANGES),
     )
-    async def changes(
+    @runs_no_query
+    def changes(
         self,
         fields: Annotated[
             list[str] | None,
@@ -302,20 +331,16 @@ class Version(relay.Node):
             )
         wanted = None if fields is None else {to_snake_case(name) for name in fields}
         deferred = STORED_DIFF_COLUMNS & self.get_deferred_fields()  # type: ignore[attr-defined]
-        if deferred:
-            # Not loaded up front (e.g. `changes` selected twice with different
-            # arguments): read them without blocking the event loop.
+        if not deferred:
+            return stored_changes(self, wanted)
+
+        # Not loaded up front (e.g. `changes` selected twice with different
+        # arguments): read them without blocking the event loop.
+        async def reread() -> list[FieldChangeType]:
             await sync_to_async(self.refresh_from_db)(fields=sorted(deferred))  # type: ignore[attr-defined]
-        stored = self.history_changes  # type: ignore[attr-defined]
-        if not stored:
-            return []
-        if wanted is not None:
-            stored = {name: value for name, value in stored.items() if name in wanted}
-        model = tracked_model_for(type(self))
-        # The text diffs were computed when the version was written: nothing
-        # is diffed here.
-        segments = self.history_segments  # type: ignore[attr-defined]
-        return field_changes(diff.changes_from_stored(model, stored, segments))
+            return stored_changes(self, wanted)
+
+        return reread()  # type: ignore[return-value]
 
     @strawberry_django.field(
         description=(

@@ -55,7 +55,14 @@ class IntegerKeyNode:
     nothing do; the rest are looked up as strawberry-django does (the type's
     `get_queryset` and the optimizer apply). Ids are compared as numbers, so
     `Product:01` names the same product as `Product:1`, as in `pk_of`.
+
+    The node id is the primary key (a historical model's is its `history_id`).
+    Declared, strawberry finds it once; strawberry-django's fallback to the
+    primary key when a type declares none is not remembered, so every `id`
+    resolved scanned the type's annotations again (about 450 us each).
     """
+
+    pk: relay.NodeID[int]
 
     @classmethod
     def resolve_nodes(

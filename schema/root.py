@@ -16,11 +16,10 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
-from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from schema import audit, generate, integrity, registry, verification
 from schema.errors import ErrorPolicy, is_expected
-from schema.extensions import RefuseDeniedOperations
+from schema.extensions import FieldOptimizer, RefuseDeniedOperations
 from schema.limits import QueryLimits, token_limit
 from schema.mutations import Mutation
 from schema.queries import Query
@@ -58,7 +57,7 @@ extensions: list[Any] = [
     ErrorPolicy,
     token_limit,
     QueryLimits,
-    DjangoOptimizerExtension,
+    FieldOptimizer,
     RefuseDeniedOperations,
     introspection_switch,
 ]

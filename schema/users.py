@@ -34,6 +34,8 @@ def _visible_users(info: Info[Any, Any], node_ids: Iterable[Any]) -> dict[str, A
     get_user_model(), name="User", description="A user who changes the catalog."
 )
 class UserType(relay.Node):
+    # Declared, so strawberry finds it once (see IntegerKeyNode).
+    pk: relay.NodeID[int]
     username: strawberry.auto = strawberry_django.field(
         description="The user's login name."
     )
