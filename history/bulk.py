@@ -25,11 +25,16 @@ from django.utils import timezone
 
 from history.changesets import changeset_scope
 from history.context import current_request_context
-from history.m2m import record_current_m2m_rows
 from history.managers import tracked_bulk
 from history.selectors import history_latest_many
-from history.state import related_snapshots
-from history.tracking import CREATED, UPDATED, history_model_for, m2m_fields
+from history.state import related_snapshots_and_rows
+from history.tracking import (
+    CREATED,
+    UPDATED,
+    history_model_for,
+    m2m_fields,
+    m2m_history_model,
+)
 from history.versions import complete_version
 
 
@@ -82,7 +87,7 @@ def record_bulk_versions(
                 for v in history_latest_many(model=model, pks=pks)
             }
         )
-        snapshots = related_snapshots(model, instances)
+        snapshots, rows = related_snapshots_and_rows(model, instances)
         context = current_request_context()
         user = actor if actor is not None and actor.is_authenticated else None
         date = timezone.now()
@@ -110,7 +115,14 @@ def record_bulk_versions(
             )
             versions.append(version)
         history_model.objects.bulk_create(versions)
-        record_current_m2m_rows(model, versions)
+        for field in m2m_fields(model):
+            # The rows the snapshots were read from: the objects' rows now.
+            history_m2m = m2m_history_model(model, field)
+            history_m2m.objects.bulk_create(
+                history_m2m(history=version, **row)
+                for instance, version in zip(instances, versions, strict=True)
+                for row in rows[instance.pk][field.name]
+            )
     return versions
 
 

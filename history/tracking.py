@@ -39,6 +39,11 @@ def history_model_for(model: type[models.Model]) -> Any:
     return getattr(model, attribute).model
 
 
+def is_tracked(model: type[models.Model]) -> bool:
+    """Whether simple-history records versions of `model`."""
+    return getattr(model._meta, "simple_history_manager_attribute", None) is not None
+
+
 def history_view_permission(model: type[models.Model]) -> str:
     """The permission that lets a user read the versions of `model`."""
     return f"{model._meta.app_label}.view_historical{model._meta.model_name}"
