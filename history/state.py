@@ -134,27 +134,25 @@ def related_snapshots(
 
 
 def related_snapshots_and_rows(
-    model: type[models.Model], instances: Iterable[models.Model]
+    model: type[models.Model],
+    instances: Iterable[models.Model],
+    known_rows: dict[Any, dict[str, list[dict[str, Any]]]] | None = None,
 ) -> tuple[dict[Any, dict[str, Any]], dict[Any, dict[str, list[dict[str, Any]]]]]:
     """`related_snapshots`, and each instance's through rows of each
     many-to-many field (by column attname), which the versions' many-to-many
-    records copy; one query per relation."""
+    records copy; one query per relation.
+
+    `known_rows`, when given, holds every instance's through rows (a bulk
+    writer's, just inserted): only their target objects are read, and none
+    when there are none.
+    """
     instances = list(instances)
-    snapshots: dict[Any, dict[str, Any]] = {obj.pk: {} for obj in instances}
+    if known_rows is not None:
+        return _snapshots_from_rows(model, instances, known_rows)
+    snapshots = _fk_snapshots(model, instances)
     rows: dict[Any, dict[str, list[dict[str, Any]]]] = {obj.pk: {} for obj in instances}
     for field in tracked_fields(model):
-        if is_foreign_key(field):
-            ids = {getattr(obj, field.attname) for obj in instances} - {None}
-            related = field.related_model._default_manager.in_bulk(ids)  # type: ignore[union-attr]
-            for obj in instances:
-                related_id = getattr(obj, field.attname)
-                target = related.get(related_id)
-                snapshots[obj.pk][field.name] = (
-                    None
-                    if related_id is None
-                    else {"id": related_id, "label": str(target) if target else None}
-                )
-        elif is_m2m(field):
+        if is_m2m(field):
             through = cast(Any, field.remote_field).through
             owner = field.m2m_field_name()  # type: ignore[attr-defined]
             target_name = field.m2m_reverse_field_name()  # type: ignore[attr-defined]
@@ -177,6 +175,61 @@ def related_snapshots_and_rows(
             for obj in instances:
                 snapshots[obj.pk][field.name].sort(key=lambda e: e["id"])
     return snapshots, rows
+
+
+def _snapshots_from_rows(
+    model: type[models.Model],
+    instances: list[models.Model],
+    known_rows: dict[Any, dict[str, list[dict[str, Any]]]],
+) -> tuple[dict[Any, dict[str, Any]], dict[Any, dict[str, list[dict[str, Any]]]]]:
+    snapshots = _fk_snapshots(model, instances)
+    rows: dict[Any, dict[str, list[dict[str, Any]]]] = {obj.pk: {} for obj in instances}
+    for field in tracked_fields(model):
+        if not is_m2m(field):
+            continue
+        through = cast(Any, field.remote_field).through
+        pointer = through._meta.get_field(field.m2m_reverse_field_name())  # type: ignore[attr-defined]
+        wanted = {
+            row[pointer.attname]
+            for obj in instances
+            for row in known_rows.get(obj.pk, {}).get(field.name, [])
+        }
+        targets = (
+            field.related_model._default_manager.in_bulk(  # type: ignore[union-attr]
+                wanted, field_name=pointer.target_field.attname
+            )
+            if wanted
+            else {}
+        )
+        for obj in instances:
+            entries = known_rows.get(obj.pk, {}).get(field.name, [])
+            rows[obj.pk][field.name] = list(entries)
+            snapshots[obj.pk][field.name] = sorted(
+                (_related_entry(targets[row[pointer.attname]]) for row in entries),
+                key=lambda e: e["id"],
+            )
+    return snapshots, rows
+
+
+def _fk_snapshots(
+    model: type[models.Model], instances: list[models.Model]
+) -> dict[Any, dict[str, Any]]:
+    """The foreign keys' part of `related_snapshots`: one query per key."""
+    snapshots: dict[Any, dict[str, Any]] = {obj.pk: {} for obj in instances}
+    for field in tracked_fields(model):
+        if not is_foreign_key(field):
+            continue
+        ids = {getattr(obj, field.attname) for obj in instances} - {None}
+        related = field.related_model._default_manager.in_bulk(ids)  # type: ignore[union-attr]
+        for obj in instances:
+            related_id = getattr(obj, field.attname)
+            target = related.get(related_id)
+            snapshots[obj.pk][field.name] = (
+                None
+                if related_id is None
+                else {"id": related_id, "label": str(target) if target else None}
+            )
+    return snapshots
 
 
 def _state_from_snapshot(

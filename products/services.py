@@ -29,6 +29,7 @@ from history.locks import lock_objects
 from history.revert import RevertResult, history_revert
 from history.signals import mark_lock_held
 from history.validation import assign_fields, clean_reason, text_problem
+from history.versions import as_stored
 from history.writes import (
     history_delete,
     history_save,
@@ -112,9 +113,12 @@ def _category(pk: Any) -> Category | None:
     return category
 
 
-def _clean_tag_names(names: Iterable[str]) -> list[str]:
+def _clean_tag_names(
+    names: Iterable[str], checked: dict[str, str | None] | None = None
+) -> list[str]:
     """Tag names stripped, without blanks or repeats, sorted; checked as tag
-    names and against `MAX_TAGS`. Costs no query.
+    names and against `MAX_TAGS`. Costs no query. `checked` remembers each
+    name's problems (or None) across calls: an import checks each name once.
 
     Raises:
         ValidationError: INVALID on `tags`.
@@ -129,11 +133,15 @@ def _clean_tag_names(names: Iterable[str]) -> list[str]:
     errors = [problem for name in cleaned if (problem := text_problem(name))]
     if errors:
         raise operation_error(HistoryErrorCode.INVALID, errors[0], field="tags")
+    checked = {} if checked is None else checked
     for name in cleaned:
-        try:
-            Tag(name=name).clean_fields()
-        except ValidationError as error:
-            errors.extend(error.messages)
+        if name not in checked:
+            try:
+                Tag(name=name).clean_fields()
+                checked[name] = None
+            except ValidationError as error:
+                checked[name] = " ".join(error.messages)
+    errors = [problem for name in cleaned if (problem := checked[name])]
     if errors:
         raise operation_error(HistoryErrorCode.INVALID, " ".join(errors), field="tags")
     return cleaned
@@ -390,7 +398,26 @@ def product_import(
 
     Rows take the fields of `product_create`, tags included (each version
     records its product's tags). Every row is validated first; if one fails,
-    nothing is written.
+    nothing is written. Returns the products with their category and tags
+    loaded; `product_import_rows` writes the same and reads nothing back.
+    """
+    created = product_import_rows(rows=rows, actor=actor, reason=reason)
+    return products_by_pk([product.pk for product in created])
+
+
+@changeset_scope()
+@transaction.atomic
+def product_import_rows(
+    *, rows: Sequence[Mapping[str, Any]], actor: Any | None, reason: str | None
+) -> list[Product]:
+    """What `product_import` writes, in a few statements whatever the number
+    of rows; returns the new products as written (values as stored, primary
+    keys set), their relations not loaded.
+
+    Raises:
+        OperationDenied: the actor may not add products (or set staff fields).
+        ValidationError: INVALID (with the row numbers), NOT_FOUND for a
+            missing category; nothing is written.
     """
     require_permission(actor, Product, "add")
     cleaned_reason = clean_reason(reason, required=False)
@@ -401,9 +428,12 @@ def product_import(
     # The tags and categories of every row are looked up together: a few
     # statements for the whole import, none per row.
     tag_names = []
+    checked: dict[str, str | None] = {}
     for row in rows:
         _check_staff_fields(actor, row)
-        tag_names.append(_clean_tag_names(row["tags"] or []) if "tags" in row else [])
+        tag_names.append(
+            _clean_tag_names(row["tags"] or [], checked) if "tags" in row else []
+        )
     try:
         category_pks = {
             Category._meta.pk.to_python(row["category"])
@@ -452,7 +482,9 @@ def product_import(
         reason=cleaned_reason,
         m2m=[{"tags": [tag_ids[name] for name in names]} for names in tag_names],
     )
-    return products_by_pk([product.pk for product in created])
+    for product in created:
+        as_stored(product)
+    return created
 
 
 def category_create(

@@ -121,8 +121,8 @@ def test_an_import_writes_each_version_once(count: int) -> None:
         ("select", "products_tag"),
         ("insert", "products_product"),
         ("insert", "products_product_tags"),
-        ("select", "products_category"),  # the snapshot: category, tags
-        ("select", "products_product_tags"),
+        ("select", "products_category"),  # the snapshot: category, tags' names
+        ("select", "products_tag"),
         ("insert", "history_changeset"),
         ("insert", "products_historicalproduct"),  # the versions, complete
         ("insert", "products_historicalproduct_tags"),  # their many-to-many rows
