@@ -81,6 +81,15 @@ def fill_version(
     row and its version in separate transactions anyway.) A CREATED version
     needs no lock: its object is new, or a restore whose INSERT the primary
     key serialises.
+
+    A service that read the object with `history.heads.read_locked` left its
+    newest version and related objects on it: they are used rather than read
+    again (related objects only while the version still points to them). A
+    version of a change of many-to-many rows alone writes the object's row
+    too (`touch_row`), so that the newest version is always one written by
+    the transaction that last wrote the row, which `read_locked` relies on.
+    The many-to-many rows its snapshot read are kept on the version for
+    `TrackedHistoricalRecords` to record.
     """
     if not isinstance(history_instance, VersionExtras):
         return

@@ -92,3 +92,34 @@ def test_an_update_returns_the_values_as_stored() -> None:
 
     assert (str(updated.price), updated.quantity) == ("2.50", 4)
     assert updated.updated_at > lamp.updated_at
+
+
+def test_a_plain_save_reads_the_tags_once_and_not_the_object_again() -> None:
+    """The admin's path: `save()` of a tracked model. Its version's snapshot
+    and many-to-many records come from one read of the tags; the object is
+    not rebuilt from the version (which read its excluded fields again)."""
+    created = product_create(
+        data={"name": "Lamp", "price": "1.00", "tags": ["a", "b"]}, actor=None
+    )
+    lamp = Product.objects.get(pk=created.pk)
+    lamp.quantity = 5
+
+    with CaptureQueriesContext(connection) as queries:
+        lamp.save()
+
+    found = [
+        re.sub(r'^(\w+) .*?"(\w+)".*', r"\1 \2", query["sql"], flags=re.S)
+        for query in queries.captured_queries
+        if not re.match(
+            r"^(BEGIN|COMMIT|SAVEPOINT|RELEASE|SELECT pg_advisory)", query["sql"]
+        )
+    ]
+    assert found == [
+        "UPDATE products_product",
+        "SELECT products_historicalproduct",  # the newest version
+        "SELECT products_product_tags",  # the tags: snapshot and records
+        "INSERT history_changeset",
+        "INSERT products_historicalproduct",
+        "INSERT products_historicalproduct_tags",
+    ]
+    assert chain_problems() == []
