@@ -25,11 +25,16 @@ from django.utils import timezone
 
 from history.changesets import changeset_scope
 from history.context import current_request_context
-from history.m2m import record_current_m2m_rows
 from history.managers import tracked_bulk
 from history.selectors import history_latest_many
-from history.state import related_snapshots
-from history.tracking import CREATED, UPDATED, history_model_for, m2m_fields
+from history.state import related_snapshots_and_rows
+from history.tracking import (
+    CREATED,
+    UPDATED,
+    history_model_for,
+    m2m_fields,
+    m2m_history_model,
+)
 from history.versions import complete_version
 
 
@@ -40,8 +45,13 @@ def record_bulk_versions(
     history_type: str,
     actor: Any | None,
     reason: str | None,
+    m2m_rows: dict[Any, dict[str, list[dict[str, Any]]]] | None = None,
 ) -> list[Any]:
     """Record one version of each of `instances`, already written in bulk.
+
+    `m2m_rows`, when the caller knows them (it just inserted them), holds
+    every instance's through rows by many-to-many field, by column attname:
+    they are not read back.
 
     The instances must be saved (their primary keys set) and hold the values
     the versions record; their many-to-many rows must be written too. The
@@ -82,7 +92,7 @@ def record_bulk_versions(
                 for v in history_latest_many(model=model, pks=pks)
             }
         )
-        snapshots = related_snapshots(model, instances)
+        snapshots, rows = related_snapshots_and_rows(model, instances, m2m_rows)
         context = current_request_context()
         user = actor if actor is not None and actor.is_authenticated else None
         date = timezone.now()
@@ -110,7 +120,14 @@ def record_bulk_versions(
             )
             versions.append(version)
         history_model.objects.bulk_create(versions)
-        record_current_m2m_rows(model, versions)
+        for field in m2m_fields(model):
+            # The rows the snapshots were read from: the objects' rows now.
+            history_m2m = m2m_history_model(model, field)
+            history_m2m.objects.bulk_create(
+                history_m2m(history=version, **row)
+                for instance, version in zip(instances, versions, strict=True)
+                for row in rows[instance.pk][field.name]
+            )
     return versions
 
 
@@ -147,10 +164,15 @@ def history_bulk_create(
                 f"{model._meta.label}: the database did not return the new "
                 "primary keys, which the versions record."
             )
-        if m2m is not None:
-            _add_m2m_rows(model, created, m2m)
+        # New objects have only the many-to-many rows written here.
+        rows = _add_m2m_rows(model, created, m2m or [{}] * len(created))
         record_bulk_versions(
-            model, created, history_type=CREATED, actor=actor, reason=reason
+            model,
+            created,
+            history_type=CREATED,
+            actor=actor,
+            reason=reason,
+            m2m_rows=rows,
         )
     return created
 
@@ -211,16 +233,30 @@ def _add_m2m_rows(
     model: type[models.Model],
     instances: Sequence[models.Model],
     values: Sequence[Mapping[str, Iterable[Any]]],
-) -> None:
+) -> dict[Any, dict[str, list[dict[str, Any]]]] | None:
     """Write the through rows of new objects' many-to-many values, one INSERT
-    per field."""
+    per field; the rows written, by object and field (by column attname), or
+    None when the database did not return their primary keys."""
+    written: dict[Any, dict[str, list[dict[str, Any]]]] = {
+        instance.pk: {} for instance in instances
+    }
+    returned = True
     for field in m2m_fields(model):
         name = field.name
         through = cast(Any, field.remote_field).through
         owner = f"{field.m2m_field_name()}_id"
         target = f"{field.m2m_reverse_field_name()}_id"
-        through._default_manager.bulk_create(
+        columns = [f.attname for f in through._meta.concrete_fields]
+        rows = through._default_manager.bulk_create(
             through(**{owner: instance.pk, target: pk})
             for instance, entry in zip(instances, values, strict=True)
             for pk in dict.fromkeys(entry.get(name, ()))
         )
+        for instance in instances:
+            written[instance.pk][name] = []
+        for row in rows:
+            returned = returned and row.pk is not None
+            written[getattr(row, owner)][name].append(
+                {column: getattr(row, column) for column in columns}
+            )
+    return written if returned else None

@@ -1,5 +1,5 @@
 """simple-history's records of many-to-many rows, for versions it did not write
-itself (deletions, bulk writes)."""
+itself (deletions)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any, cast
 
 from django.db import models
 
-from history.tracking import m2m_fields, m2m_history_model, object_pk_of
+from history.tracking import m2m_fields, m2m_history_model
 
 
 def _through_columns(field: models.ManyToManyField[Any, Any]) -> list[str]:
@@ -27,20 +27,4 @@ def copy_m2m_rows(
         rows = list(history_m2m.objects.filter(history=source).values(*columns))
         history_m2m.objects.bulk_create(
             history_m2m(history=target, **row) for target in targets for row in rows
-        )
-
-
-def record_current_m2m_rows(model: type[models.Model], versions: Iterable[Any]) -> None:
-    """Record for each version the many-to-many rows its object has now."""
-    by_object = {object_pk_of(v): v for v in versions}
-    for field in m2m_fields(model):
-        history_m2m = m2m_history_model(model, field)
-        through = cast(Any, field.remote_field).through
-        owner = field.m2m_field_name()
-        columns = _through_columns(field)
-        rows = through._default_manager.filter(
-            **{f"{owner}__in": list(by_object)}
-        ).values(*columns)
-        history_m2m.objects.bulk_create(
-            history_m2m(history=by_object[row[f"{owner}_id"]], **row) for row in rows
         )

@@ -10,16 +10,33 @@ to each version.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models, router, transaction
 from django.db.models.signals import class_prepared
+from simple_history.models import HistoricalRecords
+from simple_history.signals import (
+    post_create_historical_m2m_records,
+    pre_create_historical_m2m_records,
+)
+
+from history.constraints import Unsupported, check_passes
 
 # The columns of the keyset every history connection pages by (newest first:
 # `history.tracking.NEWEST_FIRST`); `history.paging` needs an index on them so a
 # deep page is an index range scan.
 KEYSET_COLUMNS = ("history_date", "history_id")
+# Set on an instance while `TrackedModel.save()` writes its row: a version
+# recorded then comes with its row (not from a many-to-many change alone).
+ROW_SAVING_ATTRIBUTE = "_history_row_saving"
+# Set on a new version by `history.signals.fill_version`: its object's
+# many-to-many rows (by field name, each row by column attname), as read for
+# its snapshot, which `TrackedHistoricalRecords` records without reading them
+# again.
+M2M_ROWS_ATTRIBUTE = "_history_m2m_rows"
 
 
 class TrackedModel(models.Model):
@@ -41,12 +58,90 @@ class TrackedModel(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
         with transaction.atomic(using=using, savepoint=False):
-            super().save(*args, **kwargs)
+            setattr(self, ROW_SAVING_ATTRIBUTE, True)
+            try:
+                super().save(*args, **kwargs)
+            finally:
+                delattr(self, ROW_SAVING_ATTRIBUTE)
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
         with transaction.atomic(using=using, savepoint=False):
             return super().delete(*args, **kwargs)
+
+    def validate_constraints(self, exclude: Collection[str] | None = None) -> None:
+        """Django's check of the model's constraints, with check constraints
+        that compare fields with constants evaluated in Python
+        (`history.constraints`) rather than by a query each."""
+        errors: dict[str, Any] = {}
+        using = router.db_for_write(type(self), instance=self)
+        for model_class, model_constraints in self.get_constraints():
+            for constraint in model_constraints:
+                try:
+                    if isinstance(constraint, models.CheckConstraint):
+                        try:
+                            passes = check_passes(constraint, self, exclude)
+                        except Unsupported:
+                            pass
+                        else:
+                            if not passes:
+                                raise ValidationError(
+                                    constraint.get_violation_error_message(),
+                                    code=constraint.violation_error_code,
+                                )
+                            continue
+                    constraint.validate(
+                        model_class,
+                        self,
+                        exclude=None if exclude is None else set(exclude),
+                        using=using,
+                    )
+                except ValidationError as error:
+                    fields = list(getattr(constraint, "fields", ()))
+                    if getattr(error, "code", None) == "unique" and len(fields) == 1:
+                        errors.setdefault(fields[0], []).append(error)
+                    else:
+                        errors = error.update_error_dict(errors)
+        if errors:
+            raise ValidationError(errors)
+
+
+class TrackedHistoricalRecords(HistoricalRecords):
+    """simple-history's `HistoricalRecords`, recording a version's many-to-many
+    rows from those its snapshot read (`M2M_ROWS_ATTRIBUTE`) rather than
+    reading them again, and without building the object back from the version
+    (which reads its excluded fields from the database). Its signals are sent
+    as simple-history sends them.
+    """
+
+    def create_historical_record_m2ms(
+        self, history_instance: Any, instance: models.Model
+    ) -> None:
+        rows = getattr(history_instance, M2M_ROWS_ATTRIBUTE, None)
+        if rows is None:
+            super().create_historical_record_m2ms(history_instance, instance)
+            return
+        for field in history_instance._history_m2m_fields:
+            m2m_history_model = self.m2m_models[field]
+            insert_rows = [
+                m2m_history_model(history=history_instance, **row)
+                for row in rows[field.name]
+            ]
+            pre_create_historical_m2m_records.send(
+                sender=m2m_history_model,
+                rows=insert_rows,
+                history_instance=history_instance,
+                instance=instance,
+                field=field,
+            )
+            created_rows = m2m_history_model.objects.bulk_create(insert_rows)
+            post_create_historical_m2m_records.send(
+                sender=m2m_history_model,
+                created_rows=created_rows,
+                history_instance=history_instance,
+                instance=instance,
+                field=field,
+            )
 
 
 class VersionExtras(models.Model):

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import connections, router, transaction
+from django.db.models.signals import m2m_changed
 from django.utils import timezone
 from simple_history.signals import (
     post_create_historical_record,
@@ -13,12 +14,13 @@ from simple_history.signals import (
 )
 
 from history.context import current_request_context
+from history.heads import forget_changed_rows, take_head, touch_row
 from history.locks import lock_object
 from history.m2m import copy_m2m_rows
-from history.models import VersionExtras
+from history.models import M2M_ROWS_ATTRIBUTE, ROW_SAVING_ATTRIBUTE, VersionExtras
 from history.selectors import history_latest, history_versions
-from history.state import related_snapshot
-from history.tracking import CREATED, DELETED, tracked_model_for
+from history.state import related_snapshot_and_rows
+from history.tracking import CREATED, DELETED, UPDATED, tracked_model_for
 from history.versions import complete_version
 
 REVERTED_FROM_ATTRIBUTE = "_history_reverted_from"
@@ -79,6 +81,15 @@ def fill_version(
     row and its version in separate transactions anyway.) A CREATED version
     needs no lock: its object is new, or a restore whose INSERT the primary
     key serialises.
+
+    A service that read the object with `history.heads.read_locked` left its
+    newest version and related objects on it: they are used rather than read
+    again (related objects only while the version still points to them). A
+    version of a change of many-to-many rows alone writes the object's row
+    too (`touch_row`), so that the newest version is always one written by
+    the transaction that last wrote the row, which `read_locked` relies on.
+    The many-to-many rows its snapshot read are kept on the version for
+    `TrackedHistoricalRecords` to record.
     """
     if not isinstance(history_instance, VersionExtras):
         return
@@ -89,17 +100,32 @@ def fill_version(
     override = getattr(instance, HISTORY_TYPE_ATTRIBUTE, None)
     if override is not None:
         version.history_type = override
+    # What a service read under the lock (`history.heads`), if it did.
+    head = take_head(instance)
     if version.history_type != CREATED and not lock_held(instance):
         lock_object(model, instance.pk)
         if not hasattr(instance, "_history_date"):
             # simple-history dated it before the lock was waited for.
             version.history_date = timezone.now()
-    previous = history_latest(model=model, pk=instance.pk)
+    if version.history_type == UPDATED and not getattr(
+        instance, ROW_SAVING_ATTRIBUTE, False
+    ):
+        # A change of many-to-many rows alone: its transaction writes the row
+        # too (`history.heads`).
+        touch_row(instance)
+    previous = (
+        head.previous
+        if head is not None
+        else history_latest(model=model, pk=instance.pk)
+    )
     if version.history_type == DELETED:
         # The relations are gone by now; the object left as it last was.
         snapshot = previous.history_snapshot if previous is not None else {}
     else:
-        snapshot = related_snapshot(instance)
+        snapshot, rows = related_snapshot_and_rows(
+            instance, head.related if head is not None else None
+        )
+        setattr(version, M2M_ROWS_ATTRIBUTE, rows)
     complete_version(
         model=model,
         version=version,
@@ -138,3 +164,4 @@ def connect() -> None:
     post_create_historical_record.connect(
         keep_m2m_rows_of_deleted, dispatch_uid="history.keep_m2m_rows_of_deleted"
     )
+    m2m_changed.connect(forget_changed_rows, dispatch_uid="history.forget_changed_rows")

@@ -36,7 +36,19 @@ def history_model_for(model: type[models.Model]) -> Any:
     attribute = getattr(model._meta, "simple_history_manager_attribute", None)
     if attribute is None:
         raise TypeError(f"{model.__name__} is not tracked by simple-history.")
+    return _history_model(model, attribute)
+
+
+@functools.cache
+def _history_model(model: type[models.Model], attribute: str) -> Any:
+    # simple-history's descriptor builds a manager class on every access
+    # (about 120 us): the historical model it leads to never changes.
     return getattr(model, attribute).model
+
+
+def is_tracked(model: type[models.Model]) -> bool:
+    """Whether simple-history records versions of `model`."""
+    return getattr(model._meta, "simple_history_manager_attribute", None) is not None
 
 
 def history_view_permission(model: type[models.Model]) -> str:

@@ -8,10 +8,10 @@ recorded with no user.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any, cast
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models, transaction
 
 from history.changesets import changeset_scope
@@ -21,14 +21,27 @@ from history.errors import (
     as_invalid,
     operation_error,
 )
+from history.heads import (
+    attach_head,
+    known_foreign_keys,
+    read_locked,
+    related_pks,
+)
 from history.locks import lock_object, lock_objects
 from history.signals import (
     HISTORY_TYPE_ATTRIBUTE,
     REVERTED_FROM_ATTRIBUTE,
     mark_lock_held,
 )
-from history.tracking import CREATED, is_foreign_key, is_m2m, tracked_fields
+from history.tracking import (
+    CREATED,
+    is_foreign_key,
+    is_m2m,
+    is_tracked,
+    tracked_fields,
+)
 from history.validation import assign_fields, clean_reason
+from history.versions import as_stored
 
 
 def require_permission(
@@ -62,11 +75,13 @@ def history_save(
         ValidationError: with code INVALID for each field that fails validation.
     """
     try:
-        instance.full_clean(validate_unique=True, validate_constraints=True)
+        _full_clean(instance, known=known_foreign_keys(instance))
     except ValidationError as error:
         raise as_invalid(error) from error
     _mark(instance, actor=actor, reason=reason, reverted_from=reverted_from)
-    with transaction.atomic():
+    # No savepoint: callers hold a transaction (the services', or
+    # `TrackedModel.save()`'s), which an error here rolls back whole.
+    with transaction.atomic(savepoint=False):
         if m2m:
             creating = force_insert or instance._state.adding
             instance.skip_history_when_saving = True  # type: ignore[attr-defined]
@@ -86,8 +101,36 @@ def history_save(
                     delattr(instance, HISTORY_TYPE_ATTRIBUTE)
         else:
             instance.save(force_insert=force_insert)
-    # Return what was stored (e.g. decimals at the field's precision).
-    instance.refresh_from_db()
+    # Return what was stored (decimals at the field's places, moments aware):
+    # the values were validated, so the database keeps them as given but for
+    # that form.
+    as_stored(instance)
+
+
+def _full_clean(instance: models.Model, *, known: Collection[str]) -> None:
+    """Django's `full_clean()`, but for the foreign keys in `known`, whose
+    objects were read under the object's lock: their fields are not checked
+    again (which reads each object). Unique and constraint checks still cover
+    them.
+    """
+    errors: dict[str, Any] = {}
+    try:
+        instance.clean_fields(exclude=known)
+    except ValidationError as error:
+        errors = error.update_error_dict(errors)
+    try:
+        instance.clean()
+    except ValidationError as error:
+        errors = error.update_error_dict(errors)
+    for check in (instance.validate_unique, instance.validate_constraints):
+        # Only over the fields that passed, as Django does.
+        exclude = {name for name in errors if name != NON_FIELD_ERRORS}
+        try:
+            check(exclude=exclude)
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+    if errors:
+        raise ValidationError(errors)
 
 
 @changeset_scope()
@@ -118,13 +161,19 @@ def locked_instance(model: type[models.Model], pk: Any) -> Any:
     """Serialise the writers of one object (`lock_object`), then lock its row.
 
     The instance is marked as locked (`mark_lock_held`), so its versions do
-    not take the lock again.
+    not take the lock again. For a tracked model, the same statement reads
+    the object's newest version and related objects, which its next version
+    is written from (`history.heads`).
 
     Raises:
         ValidationError: NOT_FOUND on `id` when there is no such object.
     """
-    lock_object(model, pk)
-    instance = model._default_manager.select_for_update().filter(pk=pk).first()
+    if is_tracked(model):
+        instance, head = read_locked(model, pk)
+    else:
+        lock_object(model, pk)
+        instance = model._default_manager.select_for_update().filter(pk=pk).first()
+        head = None
     if instance is None:
         raise operation_error(
             HistoryErrorCode.NOT_FOUND,
@@ -132,6 +181,8 @@ def locked_instance(model: type[models.Model], pk: Any) -> Any:
             field="id",
         )
     mark_lock_held(instance)
+    if head is not None:
+        attach_head(instance, head)
     return instance
 
 
@@ -175,10 +226,7 @@ def _split_tracked(
 
 
 def _m2m_changed(instance: models.Model, m2m: Mapping[str, list[Any]]) -> bool:
-    return any(
-        set(getattr(instance, name).values_list("pk", flat=True)) != set(pks)
-        for name, pks in m2m.items()
-    )
+    return any(related_pks(instance, name) != set(pks) for name, pks in m2m.items())
 
 
 @changeset_scope()

@@ -11,10 +11,9 @@ from django.core.validators import (
 )
 from django.db import models
 from django.utils import timezone
-from simple_history.models import HistoricalRecords
 
 from history.managers import TrackedManager
-from history.models import TrackedModel, VersionExtras
+from history.models import TrackedHistoricalRecords, TrackedModel, VersionExtras
 
 NO_NUL = ProhibitNullCharactersValidator()
 # The longest description the catalog accepts, in characters: long enough for
@@ -49,7 +48,7 @@ class Category(TrackedModel):
     )
 
     objects = TrackedManager()
-    history = HistoricalRecords(
+    history = TrackedHistoricalRecords(
         related_name="versions",
         bases=[VersionExtras],
         excluded_fields=["updated_at"],
@@ -138,7 +137,7 @@ class Product(TrackedModel):
     )
 
     objects = TrackedManager()
-    history = HistoricalRecords(
+    history = TrackedHistoricalRecords(
         related_name="versions",
         bases=[VersionExtras],
         # Sensitive or derived: never stored in a version, never diffed.

@@ -24,10 +24,12 @@ from history.errors import (
     as_invalid,
     operation_error,
 )
+from history.heads import related_pks
 from history.locks import lock_objects
 from history.revert import RevertResult, history_revert
 from history.signals import mark_lock_held
 from history.validation import assign_fields, clean_reason, text_problem
+from history.versions import as_stored
 from history.writes import (
     history_delete,
     history_save,
@@ -111,8 +113,16 @@ def _category(pk: Any) -> Category | None:
     return category
 
 
-def _tag_ids(names: Iterable[str]) -> list[int]:
-    """The ids of tags by name, creating the missing ones."""
+def _clean_tag_names(
+    names: Iterable[str], checked: dict[str, str | None] | None = None
+) -> list[str]:
+    """Tag names stripped, without blanks or repeats, sorted; checked as tag
+    names and against `MAX_TAGS`. Costs no query. `checked` remembers each
+    name's problems (or None) across calls: an import checks each name once.
+
+    Raises:
+        ValidationError: INVALID on `tags`.
+    """
     cleaned = sorted({name.strip() for name in names if name.strip()})
     if len(cleaned) > MAX_TAGS:
         raise operation_error(
@@ -123,13 +133,25 @@ def _tag_ids(names: Iterable[str]) -> list[int]:
     errors = [problem for name in cleaned if (problem := text_problem(name))]
     if errors:
         raise operation_error(HistoryErrorCode.INVALID, errors[0], field="tags")
+    checked = {} if checked is None else checked
     for name in cleaned:
-        try:
-            Tag(name=name).clean_fields()
-        except ValidationError as error:
-            errors.extend(error.messages)
+        if name not in checked:
+            try:
+                Tag(name=name).clean_fields()
+                checked[name] = None
+            except ValidationError as error:
+                checked[name] = " ".join(error.messages)
+    errors = [problem for name in cleaned if (problem := checked[name])]
     if errors:
         raise operation_error(HistoryErrorCode.INVALID, " ".join(errors), field="tags")
+    return cleaned
+
+
+def _tag_ids_by_name(cleaned: Sequence[str]) -> dict[str, int]:
+    """The ids of tags by (cleaned) name, creating the missing ones, in a few
+    statements whatever the number of names."""
+    if not cleaned:
+        return {}
     # A concurrent writer may be creating the same tag: skip the names that exist
     # by then (waiting for its commit), then read every id back. The tags are
     # then kept from being deleted (`tag_delete` locks a tag exclusively) until
@@ -139,19 +161,24 @@ def _tag_ids(names: Iterable[str]) -> list[int]:
         Tag.objects.bulk_create(
             [Tag(name=name) for name in cleaned], ignore_conflicts=True
         )
-        ids = list(
+        ids = dict(
             Tag.objects.filter(name__in=cleaned)
             .order_by("name")
-            .values_list("pk", flat=True)
+            .values_list("name", "pk")
         )
-        lock_objects(Tag, ids, shared=True)
-        if Tag.objects.filter(pk__in=ids).count() == len(ids):
+        lock_objects(Tag, ids.values(), shared=True)
+        if Tag.objects.filter(pk__in=ids.values()).count() == len(ids):
             return ids
     raise operation_error(
         HistoryErrorCode.STALE,
         "Tags were deleted while this change was being written; try again.",
         field="tags",
     )
+
+
+def _tag_ids(names: Iterable[str]) -> list[int]:
+    """The ids of tags by name, creating the missing ones."""
+    return list(_tag_ids_by_name(_clean_tag_names(names)).values())
 
 
 def _split(data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, list[int]]]:
@@ -168,8 +195,7 @@ def _split(data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, list[int]
 def _tags_changed(product: Product, tag_ids: list[int] | None) -> bool:
     if tag_ids is None:
         return False
-    current = set(product.tags.values_list("pk", flat=True))
-    return current != set(tag_ids)
+    return related_pks(product, "tags") != set(tag_ids)
 
 
 @changeset_scope()
@@ -372,7 +398,26 @@ def product_import(
 
     Rows take the fields of `product_create`, tags included (each version
     records its product's tags). Every row is validated first; if one fails,
-    nothing is written.
+    nothing is written. Returns the products with their category and tags
+    loaded; `product_import_rows` writes the same and reads nothing back.
+    """
+    created = product_import_rows(rows=rows, actor=actor, reason=reason)
+    return products_by_pk([product.pk for product in created])
+
+
+@changeset_scope()
+@transaction.atomic
+def product_import_rows(
+    *, rows: Sequence[Mapping[str, Any]], actor: Any | None, reason: str | None
+) -> list[Product]:
+    """What `product_import` writes, in a few statements whatever the number
+    of rows; returns the new products as written (values as stored, primary
+    keys set), their relations not loaded.
+
+    Raises:
+        OperationDenied: the actor may not add products (or set staff fields).
+        ValidationError: INVALID (with the row numbers), NOT_FOUND for a
+            missing category; nothing is written.
     """
     require_permission(actor, Product, "add")
     cleaned_reason = clean_reason(reason, required=False)
@@ -380,18 +425,44 @@ def product_import(
         raise operation_error(
             HistoryErrorCode.INVALID, "No products given.", field="rows"
         )
-    _lock_categories(row.get("category") for row in rows)
+    # The tags and categories of every row are looked up together: a few
+    # statements for the whole import, none per row.
+    tag_names = []
+    checked: dict[str, str | None] = {}
+    for row in rows:
+        _check_staff_fields(actor, row)
+        tag_names.append(
+            _clean_tag_names(row["tags"] or [], checked) if "tags" in row else []
+        )
+    try:
+        category_pks = {
+            Category._meta.pk.to_python(row["category"])
+            for row in rows
+            if row.get("category") is not None
+        }
+    except ValidationError as error:
+        raise operation_error(
+            HistoryErrorCode.NOT_FOUND, "No such category.", field="category"
+        ) from error
+    _lock_categories(category_pks)
+    categories = Category.objects.in_bulk(category_pks)
+    if len(categories) != len(category_pks):
+        raise operation_error(
+            HistoryErrorCode.NOT_FOUND, "No such category.", field="category"
+        )
     products = []
-    tag_ids: list[list[int]] = []
     errors: dict[str, list[ValidationError]] = {}
     for index, row in enumerate(rows):
-        _check_staff_fields(actor, row)
-        fields, m2m = _split(row)
-        tag_ids.append(m2m.get("tags", []))
+        fields = {name: value for name, value in row.items() if name != "tags"}
+        if fields.get("category") is not None:
+            fields["category"] = categories[
+                Category._meta.pk.to_python(fields["category"])
+            ]
         product = Product()
         assign_fields(product, fields, allowed=PRODUCT_FIELDS)
         try:
-            product.full_clean(validate_unique=False)
+            # The categories were read above: no query per row for them.
+            product.full_clean(exclude=["category"], validate_unique=False)
         except ValidationError as error:
             for name, messages in as_invalid(error).message_dict.items():
                 errors.setdefault(name, []).extend(
@@ -403,14 +474,17 @@ def product_import(
         products.append(product)
     if errors:
         raise ValidationError(errors)
+    tag_ids = _tag_ids_by_name(sorted({name for names in tag_names for name in names}))
     created = history_bulk_create(
         model=Product,
         instances=products,
         actor=actor,
         reason=cleaned_reason,
-        m2m=[{"tags": ids} for ids in tag_ids],
+        m2m=[{"tags": [tag_ids[name] for name in names]} for names in tag_names],
     )
-    return products_by_pk([product.pk for product in created])
+    for product in created:
+        as_stored(product)
+    return created
 
 
 def category_create(

@@ -4,19 +4,22 @@ locks; SQLite runs one writing transaction at a time by design)."""
 from __future__ import annotations
 
 import itertools
+import threading
+import time
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, transaction
 from simple_history.signals import pre_create_historical_record
 
 from history.revert import history_revert
-from products.models import Product
+from products.models import Product, Tag
 from products.services import product_create, product_delete, product_update
 from tests.helpers import run_together, slow_version_writes
+from tests.history.chain_oracle import chain_problems
 
 HistoricalProduct = Product.history.model
 
@@ -93,3 +96,82 @@ def test_concurrent_updates_each_write_one_version_in_a_consistent_chain() -> No
             "quantity": [str(older.quantity), str(newer.quantity)]
         }
     assert Product.objects.get().quantity == versions[-1].quantity
+
+
+def test_updates_that_wait_for_the_lock_extend_the_chain_from_the_newest_version() -> (
+    None
+):
+    """The statement that locks a product reads its newest version too; one
+    that waited for the lock began before the holder's version was written,
+    and must not extend the chain from the version before it."""
+    product = product_create(
+        data={"name": "Pen", "price": Decimal("1.00")}, actor=None, reason="new"
+    )
+
+    def update(quantity: int) -> Callable[[], Any]:
+        return lambda: product_update(
+            pk=product.pk, data={"quantity": quantity}, actor=None, reason="count"
+        )
+
+    pre_create_historical_record.connect(slow_version_writes, dispatch_uid="slow")
+    try:
+        results = run_together(*(update(q) for q in range(1, 4)))
+    finally:
+        pre_create_historical_record.disconnect(dispatch_uid="slow")
+
+    assert [r for r in results if isinstance(r, Exception)] == []
+    versions = list(
+        HistoricalProduct.objects.filter(id=product.pk).order_by("history_id")
+    )
+    for older, newer in itertools.pairwise(versions):
+        assert newer.history_prev_hash == older.history_hash
+        assert newer.history_changes == {
+            "quantity": [str(older.quantity), str(newer.quantity)]
+        }
+    assert len(versions) == 4
+    assert chain_problems() == []
+
+
+def test_a_plain_tag_change_racing_an_update_keeps_one_chain() -> None:
+    """A change of a product's tags alone (simple-history's many-to-many
+    signal, no service) writes the product's row too, so an update that
+    waited for it reads the version it wrote."""
+    product = product_create(
+        data={"name": "Pen", "price": Decimal("1.00"), "tags": ["a"]},
+        actor=None,
+        reason="new",
+    )
+    tag = Tag.objects.create(name="b")
+    tag_version_begun = threading.Event()
+
+    def hold_tag_version(**kwargs: Any) -> None:
+        if kwargs["instance"].quantity != 3:  # the tag change's version
+            tag_version_begun.set()
+            time.sleep(0.3)
+
+    def add_tag() -> None:
+        with transaction.atomic():
+            Product.objects.get(pk=product.pk).tags.add(tag)
+
+    def update() -> None:
+        # Lock (and read) while the tag change holds the lock, uncommitted.
+        tag_version_begun.wait(timeout=5)
+        product_update(pk=product.pk, data={"quantity": 3}, actor=None, reason="n")
+
+    pre_create_historical_record.connect(hold_tag_version, dispatch_uid="slow")
+    try:
+        results = run_together(add_tag, update)
+    finally:
+        pre_create_historical_record.disconnect(dispatch_uid="slow")
+
+    assert [r for r in results if isinstance(r, Exception)] == []
+    versions = list(
+        HistoricalProduct.objects.filter(id=product.pk).order_by("history_id")
+    )
+    for older, newer in itertools.pairwise(versions):
+        assert newer.history_prev_hash == older.history_hash
+    assert versions[-1].history_snapshot["tags"] == [
+        {"id": pk, "label": name}
+        for pk, name in Tag.objects.order_by("pk").values_list("pk", "name")
+    ]
+    assert chain_problems() == []

@@ -475,7 +475,7 @@ def test_product_adjust_prices_rolls_back_when_recording_the_versions_fails(
     def fail(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("recording failed")
 
-    monkeypatch.setattr("history.bulk.record_current_m2m_rows", fail)
+    monkeypatch.setattr("history.bulk.complete_version", fail)
 
     with pytest.raises(RuntimeError, match="recording failed"):
         services.product_adjust_prices(

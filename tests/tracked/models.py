@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from django.db import models
-from simple_history.models import HistoricalRecords
 
 from history.managers import TrackedManager
-from history.models import TrackedModel, VersionExtras
+from history.models import TrackedHistoricalRecords, TrackedModel, VersionExtras
 
 
 class Note(TrackedModel):
@@ -17,7 +16,7 @@ class Note(TrackedModel):
     priority = models.IntegerField("priority", default=0)
 
     objects = TrackedManager()
-    history = HistoricalRecords(related_name="versions", bases=[VersionExtras])
+    history = TrackedHistoricalRecords(related_name="versions", bases=[VersionExtras])
 
     class Meta:
         ordering = ("id",)

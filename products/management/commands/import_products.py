@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from products.models import Category
-from products.services import product_import
+from products.services import product_import_rows
 
 COLUMNS = ("name", "description", "price", "quantity", "category", "tags")
 TAG_SEPARATOR = ";"
@@ -64,7 +64,7 @@ class Command(BaseCommand):
         rows = [_row(index, record) for index, record in enumerate(records, 1)]
         _resolve_categories(rows)
         try:
-            products = product_import(rows=rows, actor=None, reason=reason)
+            products = product_import_rows(rows=rows, actor=None, reason=reason)
         except ValidationError as error:
             raise CommandError(f"Nothing was imported: {_describe(error)}") from error
         self.stdout.write(f"Imported {len(products)} products.")
@@ -109,7 +109,7 @@ def _read(path: Path, file_format: str) -> list[Mapping[str, Any]]:
 
 
 def _row(number: int, record: Mapping[str, Any]) -> dict[str, Any]:
-    """A file's record (the `number`th) as `product_import` takes it: empty
+    """A file's record (the `number`th) as `product_import_rows` takes it: empty
     optional cells left out, price a decimal, quantity an integer, tags a list.
 
     Raises:
