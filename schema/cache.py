@@ -126,8 +126,8 @@ def analyse(
     """What the cache makes of the operation `operation_name` of `query`, for
     the last `ANALYSED_DOCUMENTS` documents: remembered by the document's
     digest, so that no document outlives its request."""
-    memo = (schema, hashlib.sha256(query.encode()).digest(), operation_name)
-    memo += (max_tokens,)
+    memo: tuple[Any, ...] = (schema, hashlib.sha256(query.encode()).digest())
+    memo += (operation_name, max_tokens)
     document = _analysed.get(memo)
     if document is None:
         document = _analyse(schema, query, operation_name, max_tokens)
