@@ -71,12 +71,15 @@ def _note_write() -> None:
 
 @functools.cache
 def reads_history(model: type[models.Model]) -> bool:
-    """Whether reads of `model` may go to the replica: versions and changesets."""
+    """Whether reads of `model` may go to the replica: versions, changesets and
+    checkpoints. A checkpoint is read where the versions it signed are: the
+    replica replays commits in order, so one it holds comes with its versions,
+    and a lagging replica is never taken for a truncated chain."""
     from simple_history.models import HistoricalChanges
 
-    from history.models import Changeset
+    from history.models import Changeset, Checkpoint
 
-    return issubclass(model, HistoricalChanges | Changeset)
+    return issubclass(model, HistoricalChanges | Changeset | Checkpoint)
 
 
 class ReplicaRouter:
@@ -91,7 +94,8 @@ class ReplicaRouter:
 
     def db_for_write(self, model: type[models.Model], **hints: Any) -> str | None:
         _note_write()
-        return None  # the primary
+        # The primary, even for an object read from the replica.
+        return DEFAULT_DB_ALIAS
 
     def allow_relation(self, obj1: Any, obj2: Any, **hints: Any) -> bool | None:
         # The replica is a copy of the primary: their rows may relate.

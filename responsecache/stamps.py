@@ -33,7 +33,7 @@ from typing import Any
 
 from django.apps import apps
 from django.conf import settings
-from django.db import connections, models, router
+from django.db import DEFAULT_DB_ALIAS, connections, models, router
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from responsecache.models import DataStamp
@@ -72,7 +72,8 @@ def stamp_aliases() -> tuple[str, str]:
     from history.selectors import tracked_models
     from history.tracking import history_model_for
 
-    primary = router.db_for_write(DataStamp)
+    # Asked of no router: a router may count asking for the primary as a write.
+    primary = DEFAULT_DB_ALIAS
     tracked = tracked_models()
     if not tracked:
         return primary, primary

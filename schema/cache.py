@@ -38,7 +38,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import caches
-from django.db import DatabaseError, router
+from django.db import DEFAULT_DB_ALIAS, DatabaseError
 from graphql import (
     DirectiveNode,
     FieldNode,
@@ -56,7 +56,6 @@ from graphql import (
 from strawberry.http import GraphQLRequestData
 from strawberry.types import ExecutionResult
 
-from responsecache.models import DataStamp
 from responsecache.stamps import Stamp, read_stamp
 
 logger = logging.getLogger(__name__)
@@ -281,7 +280,7 @@ def database_identity() -> list[Any]:
     """Which database answers come from, so that two deployments sharing one
     cache server (production and a staging copy of its data) never answer
     with each other's data under equal stamps."""
-    database = settings.DATABASES[router.db_for_write(DataStamp)]
+    database = settings.DATABASES[DEFAULT_DB_ALIAS]
     return [database.get(name) for name in ("ENGINE", "NAME", "HOST")] + [
         str(database.get("PORT"))
     ]

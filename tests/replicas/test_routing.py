@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.db import connections, transaction
 from django.test.utils import CaptureQueriesContext
 
-from history.models import Changeset
+from history.models import Changeset, Checkpoint
 from products.models import Category, Product
 from products.services import product_create
 from replicas.routers import REPLICA, ReplicaRouter, read_scope_begin, read_scope_end
@@ -76,7 +76,11 @@ def _product(editor: Any, name: str = "Lamp") -> Product:
     )
 
 
-def test_a_history_read_is_served_by_the_replica(gql: GraphQL, editor: Any) -> None:
+@pytest.mark.parametrize("cache", [False, True], ids=["uncached", "cache-on"])
+def test_a_history_read_is_served_by_the_replica(
+    gql: GraphQL, editor: Any, settings: Any, cache: bool
+) -> None:
+    settings.GRAPHQL_RESPONSE_CACHE = cache
     _product(editor)
     auditor = UserFactory(
         username="auditor",
@@ -99,10 +103,11 @@ def test_a_history_read_is_served_by_the_replica(gql: GraphQL, editor: Any) -> N
             }
         }
     }
-    # The page's keys (one statement over both models), then its versions.
-    assert served.on(REPLICA, "products_historicalcategory") == 1
-    assert served.on(REPLICA, "products_historicalproduct") == 2
-    assert served.on("default", "products_historicalproduct") == 0
+    # The page's keys (one statement over both models), then its versions;
+    # with the cache, the data stamp on the primary and on the replica too.
+    assert served.on(REPLICA, "products_historicalcategory") == 1 + cache
+    assert served.on(REPLICA, "products_historicalproduct") == 2 + cache
+    assert served.on("default", "products_historicalproduct") == cache
     # Who the viewer is and what they may do: the primary.
     assert served.on(REPLICA, "accounts_apitoken") == 0
     assert served.on("default", "accounts_apitoken") >= 1
@@ -176,13 +181,21 @@ def test_a_write_outside_a_request_keeps_later_reads_on_the_primary(
     assert len(replica_counts) == 1
 
 
-def test_only_versions_and_changesets_read_the_replica() -> None:
+def test_only_versions_changesets_and_checkpoints_read_the_replica() -> None:
     router = ReplicaRouter()
     assert router.db_for_read(Product.history.model) == REPLICA
     assert router.db_for_read(Changeset) == REPLICA
+    # With the versions it signed: a lagging replica is not a truncated chain.
+    assert router.db_for_read(Checkpoint) == REPLICA
     assert router.db_for_read(Product) is None
     assert router.db_for_read(Category) is None
     assert router.db_for_read(get_user_model()) is None
+
+
+def test_every_write_goes_to_the_primary() -> None:
+    router = ReplicaRouter()
+    assert router.db_for_write(Changeset) == "default"
+    assert router.db_for_write(Product) == "default"
 
 
 def test_nothing_migrates_the_replica() -> None:
