@@ -7,10 +7,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.core.cache import caches
 from django.db import transaction
 
 from products import services
 from products.models import Product
+from schema import cache as response_cache
+from schema.root import schema
 from tests.conftest import bearer
 from tests.factories import UserFactory
 from tests.helpers import CATALOG_PERMISSIONS
@@ -55,3 +58,29 @@ def lamp(editor: Any) -> Product:
 def as_editor(editor: Any) -> dict[str, str]:
     """Headers authenticating as the editor (made before any query is counted)."""
     return bearer(editor)
+
+
+@pytest.fixture
+def response_cache_on(settings: Any) -> Iterator[None]:
+    """The GraphQL response cache on, in memory, empty, remembering no
+    document."""
+    settings.GRAPHQL_RESPONSE_CACHE = True
+    caches["default"].clear()
+    response_cache.forget_documents()
+    yield
+    caches["default"].clear()
+    response_cache.forget_documents()
+
+
+@pytest.fixture
+def executions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The documents the schema ran, in order (answers from the cache run none)."""
+    ran: list[str] = []
+    execute = schema.execute
+
+    async def counted(query: str | None, *args: Any, **kwargs: Any) -> Any:
+        ran.append(query or "")
+        return await execute(query, *args, **kwargs)
+
+    monkeypatch.setattr(schema, "execute", counted)
+    return ran

@@ -33,7 +33,7 @@ from tests.factories import UserFactory
 from tests.helpers import EDITOR_PERMISSIONS, gid, post, second_connection
 from tests.schema.reads import create, update
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("response_cache_on")]
 
 HISTORY = """
 query History($first: Int) {
@@ -50,29 +50,6 @@ PRODUCTS = "{ products(first: 10) { edges { node { name price } } } }"
 STAFF_ONLY = "{ products(first: 10) { edges { node { name supplierCost } } } }"
 ME = "{ me { username } }"
 CHECKPOINT = "{ historyCheckpoint { id kind versions } }"
-
-
-@pytest.fixture(autouse=True)
-def cache_on(settings: Any) -> Iterator[None]:
-    """The response cache on, in memory, empty."""
-    settings.GRAPHQL_RESPONSE_CACHE = True
-    caches["default"].clear()
-    yield
-    caches["default"].clear()
-
-
-@pytest.fixture
-def executions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The documents the schema ran, in order (answers from the cache run none)."""
-    ran: list[str] = []
-    execute = schema.execute
-
-    async def counted(query: str | None, *args: Any, **kwargs: Any) -> Any:
-        ran.append(query or "")
-        return await execute(query, *args, **kwargs)
-
-    monkeypatch.setattr(schema, "execute", counted)
-    return ran
 
 
 @pytest.fixture

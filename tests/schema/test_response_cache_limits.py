@@ -7,49 +7,21 @@ from __future__ import annotations
 
 import gc
 import tracemalloc
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.core.cache import caches
 from django.test import Client
 
 from responsecache import stamps
 from schema import budget as request_budget
 from schema import cache as response_cache
-from schema.root import schema
 from tests.conftest import bearer
 from tests.helpers import post
 from tests.schema.reads import create
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("response_cache_on")]
 
 PRODUCTS = "{ products(first: 10) { edges { node { name price } } } }"
-
-
-@pytest.fixture(autouse=True)
-def cache_on(settings: Any) -> Iterator[None]:
-    """The response cache on, in memory, empty."""
-    settings.GRAPHQL_RESPONSE_CACHE = True
-    caches["default"].clear()
-    response_cache.forget_documents()
-    yield
-    caches["default"].clear()
-    response_cache.forget_documents()
-
-
-@pytest.fixture
-def executions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The documents the schema ran, in order (answers from the cache run none)."""
-    ran: list[str] = []
-    execute = schema.execute
-
-    async def counted(query: str | None, *args: Any, **kwargs: Any) -> Any:
-        ran.append(query or "")
-        return await execute(query, *args, **kwargs)
-
-    monkeypatch.setattr(schema, "execute", counted)
-    return ran
 
 
 def test_documents_a_client_sends_are_not_kept_after_their_request() -> None:
