@@ -11,27 +11,18 @@ from __future__ import annotations
 import datetime
 import itertools
 import logging
-import os
 import random
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from urllib.parse import quote
 
 import httpx
 import pytest
-from django.conf import settings
 from django.db import connection
 from strawberry.relay import from_base64, to_base64
 
@@ -40,6 +31,7 @@ from products.models import Product
 from products.services import product_create, product_update
 from tests.conftest import EDITOR_PERMISSIONS
 from tests.factories import UserFactory
+from tests.uvicorn import Server, environment, serving
 
 HistoricalProduct = Product.history.model
 
@@ -51,11 +43,9 @@ pytestmark = [
     ),
 ]
 
-HOST = "127.0.0.1"  # loopback only
 PRODUCTS = 5
 MUTATIONS = 300
 CLIENT_THREADS = 16
-STARTUP_SECONDS = 20
 REQUEST_SECONDS = 30
 # Every update sets a quantity no product ever had (unique per request, above
 # the starting ones), so every successful update must write a version.
@@ -119,19 +109,6 @@ class Outcome:
         ]
 
 
-@dataclass
-class LiveServer:
-    url: str
-    log: str = ""
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def database_url() -> str:
     """The URL of the database pytest-django created, for the server to use."""
     db = connection.settings_dict
@@ -143,77 +120,12 @@ def database_url() -> str:
     return f"postgres://{credentials}@{host}{port}/{quote(db['NAME'], safe='')}"
 
 
-def read_log(log: IO[str]) -> str:
-    log.flush()
-    log.seek(0)
-    return log.read()
-
-
-def wait_until_answering(
-    url: str, server: subprocess.Popen[bytes], log: IO[str]
-) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"the server exited early:\n{read_log(log)[-4000:]}")
-        try:
-            response = httpx.post(url, json={"query": "{ __typename }"}, timeout=2)
-            if response.status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"no answer within {STARTUP_SECONDS} s:\n{read_log(log)[-4000:]}")
-
-
 @contextmanager
-def live_server() -> Iterator[LiveServer]:
-    """uvicorn with two workers on the test database, in production mode;
-    always stopped on the way out, its log kept."""
-    port = free_port()
-    environment = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": "live-server-test-secret-key",
-        "DJANGO_ALLOWED_HOSTS": HOST,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DJANGO_LOG_LEVEL": "WARNING",
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "config.asgi:application",
-        "--host",
-        HOST,
-        "--port",
-        str(port),
-        "--workers",
-        "2",
-        "--no-access-log",
-    ]
-    server_info = LiveServer(url=f"http://{HOST}:{port}/graphql/")
-    with tempfile.TemporaryFile("w+") as log:
-        server = subprocess.Popen(
-            command,
-            cwd=Path(settings.BASE_DIR),
-            env=environment,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its workers share its process group
-        )
-        try:
-            wait_until_answering(server_info.url, server, log)
-            yield server_info
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait(timeout=15)
-            server_info.log = read_log(log)
+def live_server() -> Iterator[Server]:
+    """uvicorn with two workers on the test database, in production mode."""
+    settings = environment(DATABASE_URL=database_url(), DJANGO_LOG_LEVEL="WARNING")
+    with serving(settings, workers=2) as server:
+        yield server
 
 
 def post(
@@ -342,7 +254,7 @@ def test_a_burst_of_concurrent_updates_and_reverts_loses_nothing(
     versions_before = HistoricalProduct.objects.count()
 
     with live_server() as server:
-        outcomes = burst(server.url, tokens, product_pks)
+        outcomes = burst(f"{server.url}/graphql/", tokens, product_pks)
 
     successes = [o for o in outcomes if o.succeeded]
     refusals = Counter(

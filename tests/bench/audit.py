@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import json
 import time
+from functools import partial
 from typing import Any
 
-import httpx
 from asgiref.sync import async_to_sync, sync_to_async
 from django.apps import apps
 from django.db import connection, transaction
 from django.utils import timezone
 
-from config.asgi import application
 from products.models import Product
 from tests.bench.common import (
+    Api,
     Row,
+    Samples,
     Statements,
     clear_caches,
     median,
@@ -137,35 +138,21 @@ def bench_audit(*, token: str, product_pks: list[int], user: Any) -> list[Row]:
     generated_in = time.perf_counter() - started
     total = logged_versions()
     deep_id, deep_date = nth_newest(DEEP)
-    headers = {"Authorization": f"Bearer {token}"}
     counter = Statements()
-
-    async def post(
-        http: httpx.AsyncClient, document: str, variables: dict[str, Any]
-    ) -> dict[str, Any]:
-        response = await http.post(
-            "/graphql/",
-            json={"query": document, "variables": variables},
-            headers=headers,
-        )
-        answer: dict[str, Any] = json.loads(response.text)
-        if response.status_code != 200 or "errors" in answer:
-            raise RuntimeError(f"auditLog: {response.status_code} {response.text!r}")
-        return answer
-
-    samples: dict[str, list[int]] = {"first": [], "deep": []}
-    statements: dict[str, list[int]] = {"first": [], "deep": []}
-    reads: dict[str, list[int]] = {"first": [], "deep": []}
+    samples = Samples(counter)
     firsts: dict[str, int] = {}
 
+    async def post(api: Api, document: str, variables: dict[str, Any]) -> Any:
+        answer = json.loads(await api.post("/graphql/", document, variables))
+        if "errors" in answer:
+            raise RuntimeError(f"auditLog: {answer['errors']!r}")
+        return answer
+
     async def measure() -> None:
-        transport = httpx.ASGITransport(app=application)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://testserver"
-        ) as http:
+        async with Api(token) as api:
             # The cursor of the DEEPth version, as the API writes it: the
             # newest version at or before its moment (each has its own).
-            found = await post(http, CURSOR_AT, {"at": deep_date.isoformat()})
+            found = await post(api, CURSOR_AT, {"at": deep_date.isoformat()})
             edge = found["data"]["auditLog"]["edges"][0]
             if edge["node"]["historyId"] != deep_id:
                 raise RuntimeError(
@@ -181,34 +168,33 @@ def bench_audit(*, token: str, product_pks: list[int], user: Any) -> list[Row]:
             # cache can answer, tells the statements of a miss.
             for _ in range(AUDIT_WARMUPS):
                 for name in variables:
-                    await post(http, AUDIT_PAGE, {**variables[name], "first": PAGE - 1})
+                    await post(api, AUDIT_PAGE, {**variables[name], "first": PAGE - 1})
             for name in variables:
                 counter.reset()
-                await post(http, AUDIT_PAGE, variables[name])
+                await post(api, AUDIT_PAGE, variables[name])
                 firsts[name] = counter.reads
             for repeat in range(AUDIT_REPEATS):
                 for name in ("first", "deep") if repeat % 2 == 0 else ("deep", "first"):
                     await sync_to_async(clear_caches)()
-                    counter.reset()
-                    start = time.perf_counter_ns()
-                    answer = await post(http, AUDIT_PAGE, variables[name])
-                    samples[name].append(time.perf_counter_ns() - start)
-                    statements[name].append(counter.data)
-                    reads[name].append(counter.reads)
+                    answer = await samples.take(
+                        name, partial(post, api, AUDIT_PAGE, variables[name])
+                    )
                     if len(answer["data"]["auditLog"]["edges"]) != PAGE:
                         raise RuntimeError(f"The {name} page is not {PAGE} long.")
 
     with connection.execute_wrapper(counter):
         async_to_sync(measure)()
-    first, deep = median(samples["first"]), median(samples["deep"])
-    misses = all(count >= firsts[name] for name in samples for count in reads[name])
+    first, deep = median(samples.times["first"]), median(samples.times["deep"])
+    misses = all(
+        count >= firsts[name] for name in firsts for count in samples.reads[name]
+    )
     ratio = deep / first
     return [
         Row(
             "B4",
             f"auditLog(first: {PAGE}) after version {DEEP:,} of {total:,}: "
-            f"{ms(deep):.1f} ms, {int(median(statements['deep']))} SQL; first page "
-            f"{ms(first):.1f} ms, {int(median(statements['first']))} SQL; every "
+            f"{ms(deep):.1f} ms, {int(median(samples.data['deep']))} SQL; first page "
+            f"{ms(first):.1f} ms, {int(median(samples.data['first']))} SQL; every "
             f"timed page a miss (as many SELECTs as its first): "
             f"{'yes' if misses else 'NO'}; {count:,} versions "
             f"generated in {generated_in:.0f} s",

@@ -5,12 +5,19 @@ from __future__ import annotations
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from types import TracebackType
+from typing import Any, TypeVar
 
+import httpx
 from django.core.cache import caches
 from django.db import connection
+
+from config.asgi import application
+
+T = TypeVar("T")
 
 TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
 STARTED = time.perf_counter()
@@ -87,6 +94,63 @@ class Statements:
         self.all = 0
         self.data = 0
         self.reads = 0
+
+
+class Api:
+    """`config.asgi:application` over httpx's ASGI transport, as a token's user:
+    every request goes through the whole ASGI stack, no socket in between."""
+
+    def __init__(self, token: str) -> None:
+        self.headers = {"Authorization": f"Bearer {token}"}
+        self.http = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=application),
+            base_url="http://testserver",
+        )
+
+    async def __aenter__(self) -> Api:
+        await self.http.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.http.__aexit__(kind, error, traceback)
+
+    async def post(
+        self, url: str, document: str, variables: dict[str, Any] | None = None
+    ) -> str:
+        """The answer's text; an answer other than 200 stops the bench."""
+        response = await self.http.post(
+            url,
+            json={"query": document, "variables": variables or {}},
+            headers=self.headers,
+        )
+        if response.status_code != 200:
+            raise RuntimeError(f"{url}: {response.status_code} {response.text!r}")
+        return response.text
+
+
+class Samples:
+    """The timed requests of each variant: nanoseconds, data statements and
+    SELECTs, counted by `counter` on the connection it watches."""
+
+    def __init__(self, counter: Statements) -> None:
+        self.counter = counter
+        self.times: defaultdict[str, list[int]] = defaultdict(list)
+        self.data: defaultdict[str, list[int]] = defaultdict(list)
+        self.reads: defaultdict[str, list[int]] = defaultdict(list)
+
+    async def take(self, name: str, request: Callable[[], Awaitable[T]]) -> T:
+        self.counter.reset()
+        start = time.perf_counter_ns()
+        result = await request()
+        self.times[name].append(time.perf_counter_ns() - start)
+        self.data[name].append(self.counter.data)
+        self.reads[name].append(self.counter.reads)
+        return result
 
 
 def clear_caches() -> None:

@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-import httpx
 from asgiref.sync import async_to_sync, sync_to_async
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -23,13 +22,14 @@ from strawberry.django.views import AsyncGraphQLView
 from strawberry.utils.str_converters import to_camel_case
 
 import config.urls
-from config.asgi import application
 from history.tracking import is_m2m, is_numeric, tracked_fields
 from products.models import Product
 from products.services import product_create, product_update
 from tests.bench import stock
 from tests.bench.common import (
+    Api,
     Row,
+    Samples,
     Statements,
     clear_caches,
     median,
@@ -279,7 +279,6 @@ def bench_reads(*, token: str, pks: list[int], actor: Any) -> list[Row]:
         path("bench/floor/", floor_view),
         path("bench/stock/", AsyncGraphQLView.as_view(schema=stock.schema)),
     ]
-    headers = {"Authorization": f"Bearer {token}"}
     # (url, document) of each variant, all served by `config.asgi:application`.
     variants = {
         "cold": ("/graphql/", NESTED_QUERY),
@@ -290,6 +289,7 @@ def bench_reads(*, token: str, pks: list[int], actor: Any) -> list[Row]:
         "stock": ("/bench/stock/", NESTED_QUERY),
     }
     counter = Statements()
+    samples = Samples(counter)
     written = 0
 
     def write_one() -> None:
@@ -305,43 +305,24 @@ def bench_reads(*, token: str, pks: list[int], actor: Any) -> list[Row]:
         )
         clear_caches()
 
-    async def post(client: httpx.AsyncClient, name: str) -> str:
-        url, document = variants[name]
-        response = await client.post(
-            url, json={"query": document, "variables": {}}, headers=headers
-        )
-        if response.status_code != 200:
-            raise RuntimeError(f"{url}: {response.status_code} {response.text!r}")
-        return response.text
+    async def post(api: Api, name: str) -> str:
+        return await api.post(*variants[name])
 
-    def client() -> httpx.AsyncClient:
-        transport = httpx.ASGITransport(app=application)
-        return httpx.AsyncClient(transport=transport, base_url="http://testserver")
-
-    samples: dict[str, list[int]] = {name: [] for name in variants}
-    statements: dict[str, list[int]] = {name: [] for name in variants}
-    reads: dict[str, list[int]] = {name: [] for name in variants}
-
-    async def sample(http: httpx.AsyncClient, name: str) -> None:
-        counter.reset()
-        start = time.perf_counter_ns()
-        await post(http, name)
-        samples[name].append(time.perf_counter_ns() - start)
-        statements[name].append(counter.data)
-        reads[name].append(counter.reads)
+    async def sample(api: Api, name: str) -> None:
+        await samples.take(name, lambda: post(api, name))
 
     async def measure() -> int:
-        async with client() as http:
+        async with Api(token) as api:
             for _ in range(READ_WARMUPS):
                 for name in ("warmup", "floor", "trivial"):
-                    await post(http, name)
+                    await post(api, name)
             # W's first request ever: no cache can hold its answer.
             counter.reset()
-            await post(http, "cold")
+            await post(api, "cold")
             first = counter.reads
             for _ in range(READ_WARMUPS):
                 await sync_to_async(write_one)()
-                await post(http, "cold")
+                await post(api, "cold")
             # Interleaved, in two orders, so drift on a busy machine hits
             # every variant alike; the warm W follows the cold one with no
             # write in between.
@@ -353,20 +334,20 @@ def bench_reads(*, token: str, pks: list[int], actor: Any) -> list[Row]:
                     else ("floor", "trivial", "cold", "warm")
                 )
                 for name in order:
-                    await sample(http, name)
+                    await sample(api, name)
             progress("B1 measured; now stock strawberry-django")
             for _ in range(STOCK_WARMUPS):
-                await post(http, "stock")
+                await post(api, "stock")
             for repeat in range(STOCK_REPEATS):
                 for name in ("stock", "floor") if repeat % 2 else ("floor", "stock"):
-                    await sample(http, name)
+                    await sample(api, name)
         return first
 
     async def answers() -> dict[str, Any]:
-        async with client() as http:
+        async with Api(token) as api:
             await sync_to_async(write_one)()
             return {
-                name: json.loads(await post(http, name))
+                name: json.loads(await post(api, name))
                 for name in ("cold", "floor", "stock")
             }
 
@@ -387,14 +368,15 @@ def bench_reads(*, token: str, pks: list[int], actor: Any) -> list[Row]:
         for edge in answer["cold"]["data"]["products"]["edges"]
     )
     # The floor of the B1 loop, and the floor of the stock loop.
-    floor_b1 = median(samples["floor"][:READ_REPEATS])
-    floor_stock = median(samples["floor"][READ_REPEATS:])
-    cold = median(samples["cold"])
-    warm = median(samples["warm"])
-    stock_w = median(samples["stock"])
-    trivial = median(samples["trivial"])
-    cold_sql = int(median(statements["cold"]))
-    misses = all(count >= first_reads for count in reads["cold"])
+    times = samples.times
+    floor_b1 = median(times["floor"][:READ_REPEATS])
+    floor_stock = median(times["floor"][READ_REPEATS:])
+    cold = median(times["cold"])
+    warm = median(times["warm"])
+    stock_w = median(times["stock"])
+    trivial = median(times["trivial"])
+    cold_sql = int(median(samples.data["cold"]))
+    misses = all(count >= first_reads for count in samples.reads["cold"])
     progress("stock measured; now simple-history's diffs")
     diffs, diff_sql, diffed = simple_history_diffs(pks)
 
@@ -419,7 +401,7 @@ def bench_reads(*, token: str, pks: list[int], actor: Any) -> list[Row]:
         Row(
             "B1 warm",
             f"W repeated {ms(warm):.1f} ms, "
-            f"{int(median(statements['warm']))} SQL; floor {ms(floor_b1):.1f} ms",
+            f"{int(median(samples.data['warm']))} SQL; floor {ms(floor_b1):.1f} ms",
             warm_ratio,
             f"<= {B1_WARM_TARGET_RATIO:.1f}x",
             verdict(warm_ratio <= B1_WARM_TARGET_RATIO),
@@ -427,13 +409,13 @@ def bench_reads(*, token: str, pks: list[int], actor: Any) -> list[Row]:
         Row(
             "B1 HTTP only",
             f"{{ __typename }} round trip {ms(trivial):.1f} ms "
-            f"({int(median(statements['trivial']))} SQL)",
+            f"({int(median(samples.data['trivial']))} SQL)",
             trivial / floor_b1,
         ),
         Row(
             "stock W",
             f"strawberry-django + optimizer, prev_record + diff_against: "
-            f"{ms(stock_w):.1f} ms, {int(median(statements['stock']))} SQL; floor "
+            f"{ms(stock_w):.1f} ms, {int(median(samples.data['stock']))} SQL; floor "
             f"{ms(floor_stock):.1f} ms; same answer: {'yes' if stock_same else 'no'}",
             stock_w / floor_stock,
         ),

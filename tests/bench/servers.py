@@ -7,13 +7,11 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -22,8 +20,8 @@ from django.db import connection
 
 from tests.bench.common import Row, median, progress, verdict
 from tests.bench.reads import NESTED_QUERY
+from tests.uvicorn import Server, environment, serving
 
-HOST = "127.0.0.1"
 PORTS = {1: 8611, 2: 8612}
 CONCURRENCY = 8
 SERVER_WARMUPS = 16
@@ -32,45 +30,44 @@ ROUND_REQUESTS = 48
 MEMORY_EARLY = 200
 MEMORY_LATE = 2_000
 PROGRESS_EVERY = 200
-START_TIMEOUT_SECONDS = 90
 B5_TARGET_RATIO = 1.8
 B6_TARGET_RATIO = 1.1
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
-class Server:
-    """A uvicorn serving `config.asgi:application` on the bench's database."""
+class Workers:
+    """A uvicorn serving the bench's database with `count` workers."""
 
-    workers: int
-    port: int
-    process: subprocess.Popen[bytes]
+    count: int
+    server: Server
     served: int = 0
     rates: list[float] = field(default_factory=list)
 
     @property
     def url(self) -> str:
-        return f"http://{HOST}:{self.port}"
-
-    def worker_pids(self) -> list[int]:
-        """The processes that serve requests: uvicorn's spawned children when
-        it supervises several workers, else itself."""
-        if self.workers == 1:
-            return [self.process.pid]
-        return [
-            pid
-            for pid in _children(self.process.pid)
-            if b"spawn_main" in _read(f"/proc/{pid}/cmdline")
-        ]
+        return self.server.url
 
     def rss_mb(self) -> list[float]:
         """Each worker's resident set (VmRSS), in MB."""
         sizes = []
-        for pid in self.worker_pids():
+        for pid in worker_pids(self.server, self.count):
             for line in _read(f"/proc/{pid}/status").decode().splitlines():
                 if line.startswith("VmRSS:"):
                     sizes.append(int(line.split()[1]) / 1024)
         return sizes
+
+
+def worker_pids(server: Server, count: int) -> list[int]:
+    """The processes that serve requests: uvicorn's spawned children when it
+    supervises several workers, else itself."""
+    supervisor = server.process.pid
+    if count == 1:
+        return [supervisor]
+    return [
+        pid
+        for pid in _children(supervisor)
+        if b"spawn_main" in _read(f"/proc/{pid}/cmdline")
+    ]
 
 
 def _read(path: str) -> bytes:
@@ -92,97 +89,50 @@ def _children(parent: int) -> list[int]:
     return pids
 
 
-def server_environment() -> dict[str, str]:
-    """The environment of a production server on the bench's database, with
-    the response cache off: B5 and B6 measure W computed, every time."""
+def server_settings() -> dict[str, str]:
+    """A production server on the bench's database, with the response cache
+    off (B5 and B6 measure W computed, every time) and the bench's database
+    budgets."""
     url = urlsplit(os.environ["DATABASE_URL"])
     database = urlunsplit(url._replace(path=f"/{connection.settings_dict['NAME']}"))
-    return {
-        **os.environ,
-        "DATABASE_URL": database,
-        "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "DJANGO_ALLOWED_HOSTS": HOST,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "GRAPHQL_RESPONSE_CACHE": "0",
-        "PYTHONPATH": str(ROOT),
+    budgets = {
+        key: os.environ[key]
+        for key in ("DATABASE_STATEMENT_TIMEOUT_MS", "DATABASE_REQUEST_BUDGET_MS")
+        if key in os.environ
     }
+    return environment(
+        DATABASE_URL=database,
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        GRAPHQL_RESPONSE_CACHE="0",
+        **budgets,
+    )
+
+
+def all_workers_up(server: Server, *, count: int) -> bool:
+    return len(worker_pids(server, count)) == count
 
 
 @contextmanager
-def servers() -> Iterator[dict[int, Server]]:
+def servers() -> Iterator[dict[int, Workers]]:
     """A one-worker and a two-worker uvicorn, stopped (with their workers)
     however the block ends."""
-    started: dict[int, Server] = {}
-    environment = server_environment()
-    try:
-        for workers, port in PORTS.items():
-            process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "config.asgi:application",
-                    "--host",
-                    HOST,
-                    "--port",
-                    str(port),
-                    "--workers",
-                    str(workers),
-                    "--lifespan",
-                    "off",
-                    "--no-access-log",
-                ],
-                cwd=ROOT,
-                env=environment,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,
+    settings = server_settings()
+    with ExitStack() as stack:
+        started: dict[int, Workers] = {}
+        for count, port in PORTS.items():
+            server = stack.enter_context(
+                serving(
+                    settings,
+                    port=port,
+                    workers=count,
+                    ready=partial(all_workers_up, count=count),
+                )
             )
-            started[workers] = Server(workers=workers, port=port, process=process)
-        for server in started.values():
-            _wait_until_up(server)
+            started[count] = Workers(count=count, server=server)
         yield started
-    finally:
-        for server in started.values():
-            _stop(server.process)
 
 
-def _wait_until_up(server: Server) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(
-                f"uvicorn on port {server.port} exited ({server.process.returncode})"
-            )
-        try:
-            response = httpx.post(
-                f"{server.url}/graphql/", json={"query": "{ __typename }"}, timeout=5
-            )
-            if response.status_code == 200 and (
-                server.workers == 1 or len(server.worker_pids()) == server.workers
-            ):
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"uvicorn on port {server.port} did not start in time")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """Stop a server this bench started, and its workers (its own session)."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-    with suppress(ProcessLookupError):  # a worker left behind by its supervisor
-        os.killpg(process.pid, signal.SIGKILL)
-
-
-async def _load(server: Server, token: str, requests: int) -> float:
+async def _load(server: Workers, token: str, requests: int) -> float:
     """Send `requests` W requests over CONCURRENCY connections; seconds taken."""
     headers = {"Authorization": f"Bearer {token}"}
     body = {"query": NESTED_QUERY, "variables": {}}
@@ -199,7 +149,7 @@ async def _load(server: Server, token: str, requests: int) -> float:
                 response = await client.post("/graphql/", json=body, headers=headers)
                 if response.status_code != 200 or b'"errors"' in response.content:
                     raise RuntimeError(
-                        f"W on port {server.port}: {response.status_code} "
+                        f"W at {server.url}: {response.status_code} "
                         f"{response.text[:500]!r}"
                     )
 
@@ -210,7 +160,7 @@ async def _load(server: Server, token: str, requests: int) -> float:
     return elapsed
 
 
-def load(server: Server, token: str, requests: int) -> float:
+def load(server: Workers, token: str, requests: int) -> float:
     return asyncio.run(_load(server, token, requests))
 
 

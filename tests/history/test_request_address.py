@@ -3,11 +3,8 @@ believed, in the test client and against the real server."""
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +16,7 @@ from django.test import Client
 from history.context import MAX_FORWARDED_HOPS
 from tests.conftest import bearer
 from tests.history.trail_checks import CREATE, HistoricalProduct
-from tests.test_live_server import read_log, wait_until_answering
+from tests.uvicorn import environment, serving
 
 # -- where from ------------------------------------------------------------------
 
@@ -138,7 +135,6 @@ def test_a_server_that_does_not_rewrite_addresses(settings, write_from):
 
 # -- where from, against the real server -------------------------------------------
 
-LIVE_PORT = 8131
 COMMAND_SECONDS = 120
 
 
@@ -159,23 +155,16 @@ def manage(environment: dict[str, str], *args: str) -> str:
 def test_uvicorn_with_its_defaults_does_not_record_a_forged_address(tmp_path):
     """uvicorn as `make run` starts it (trusting loopback's X-Forwarded-For) on a
     SQLite file: a forged header is not recorded, a garbage one fails nothing."""
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"FORWARDED_ALLOW_IPS", "DJANGO_TRUSTED_PROXIES"}
-    }
-    environment.update(
-        {
-            "DJANGO_DEBUG": "1",
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-            "DJANGO_LOG_LEVEL": "WARNING",
-            "DJANGO_SUPERUSER_PASSWORD": "root-password",
-        }
+    live = environment(
+        DJANGO_DEBUG="1",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        DJANGO_LOG_LEVEL="WARNING",
+        DJANGO_SUPERUSER_PASSWORD="root-password",
     )
-    manage(environment, "migrate", "--noinput")
+    live.pop("FORWARDED_ALLOW_IPS", None)
+    manage(live, "migrate", "--noinput")
     manage(
-        environment,
+        live,
         "createsuperuser",
         "--noinput",
         "--username",
@@ -183,65 +172,36 @@ def test_uvicorn_with_its_defaults_does_not_record_a_forged_address(tmp_path):
         "--email",
         "root@example.com",
     )
-    token = manage(environment, "create_api_token", "root").strip()
+    token = manage(live, "create_api_token", "root").strip()
     headers = {"Authorization": f"Bearer {token}"}
-    url = f"http://127.0.0.1:{LIVE_PORT}/graphql/"
-    command = [
-        str(Path(sys.executable).with_name("uvicorn")),
-        "config.asgi:application",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(LIVE_PORT),
-        "--no-access-log",
-    ]
-    with tempfile.TemporaryFile("w+") as log:
-        server = subprocess.Popen(
-            command,
-            cwd=Path(settings.BASE_DIR),
-            env=environment,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            wait_until_answering(url, server, log)
-            with httpx.Client(timeout=30) as client:
+    with serving(live) as server, httpx.Client(timeout=30) as client:
+        url = f"{server.url}/graphql/"
 
-                def create(forwarded: str) -> dict[str, Any]:
-                    response = client.post(
-                        url,
-                        json={
-                            "query": CREATE,
-                            "variables": {"input": {"name": "Lamp", "price": "1"}},
-                        },
-                        headers={**headers, "X-Forwarded-For": forwarded},
-                    )
-                    assert response.status_code == 200, response.text
-                    answer: dict[str, Any] = response.json()
-                    return answer
+        def create(forwarded: str) -> dict[str, Any]:
+            response = client.post(
+                url,
+                json={
+                    "query": CREATE,
+                    "variables": {"input": {"name": "Lamp", "price": "1"}},
+                },
+                headers={**headers, "X-Forwarded-For": forwarded},
+            )
+            assert response.status_code == 200, response.text
+            answer: dict[str, Any] = response.json()
+            return answer
 
-                forged = create("6.6.6.6")
-                garbage = create("not-an-ip, ,,")
-                # uvicorn puts this one in the client address itself.
-                substituted = create("not-an-ip")
-                # And this one, found past any number of loopback hops.
-                far = create("6.6.6.6, " + ", ".join(["127.0.0.1"] * 40))
-                recorded = client.post(
-                    url,
-                    json={
-                        "query": "{ productHistory { edges { node { ipAddress } } } }"
-                    },
-                    headers=headers,
-                ).json()
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait(timeout=15)
-            server_log = read_log(log)
+        forged = create("6.6.6.6")
+        garbage = create("not-an-ip, ,,")
+        # uvicorn puts this one in the client address itself.
+        substituted = create("not-an-ip")
+        # And this one, found past any number of loopback hops.
+        far = create("6.6.6.6, " + ", ".join(["127.0.0.1"] * 40))
+        recorded = client.post(
+            url,
+            json={"query": "{ productHistory { edges { node { ipAddress } } } }"},
+            headers=headers,
+        ).json()
+    server_log = server.log
     recorded.pop("extensions", None)  # the query's cost
     assert forged["data"]["createProduct"]["__typename"] == "Product", server_log
     assert garbage["data"]["createProduct"]["__typename"] == "Product", server_log
