@@ -31,6 +31,7 @@ import datetime
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
@@ -83,18 +84,37 @@ class Key:
     def of(cls, version: models.Model) -> Key:
         """The key of a loaded version (read through `with_key` if it came
         from this module: the optimizer may defer `history_date`)."""
-        moment = version.__dict__.get(_DATE)
-        if moment is None:
-            moment = version.history_date  # type: ignore[attr-defined]
         return cls(
-            history_date=moment, model=model_label(type(version)), history_id=version.pk
+            history_date=_moment_of(version),
+            model=model_label(type(version)),
+            history_id=version.pk,
         )
+
+
+def _moment_of(version: models.Model) -> datetime.datetime:
+    moment: datetime.datetime | None = version.__dict__.get(_DATE)
+    if moment is None:
+        moment = version.history_date  # type: ignore[attr-defined]
+    return moment
+
+
+def _key_text(moment: datetime.datetime, model: str, history_id: int) -> str:
+    # What `json.dumps([...], separators=(",", ":"))` writes, without building
+    # an encoder for every cursor of a page.
+    return (
+        f"[{encode_basestring_ascii(moment.astimezone(datetime.UTC).isoformat())},"
+        f"{encode_basestring_ascii(model)},{int(history_id)}]"
+    )
 
 
 def encode_key(key: Key) -> str:
     """The text form of a key (JSON: the date in UTC, the model, the id)."""
-    moment = key.history_date.astimezone(datetime.UTC).isoformat()
-    return json.dumps([moment, key.model, key.history_id], separators=(",", ":"))
+    return _key_text(key.history_date, key.model, key.history_id)
+
+
+def encode_key_of(version: models.Model) -> str:
+    """`encode_key(Key.of(version))`, for every version of a page."""
+    return _key_text(_moment_of(version), model_label(type(version)), version.pk)
 
 
 def decode_key(text: str) -> Key:

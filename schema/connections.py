@@ -64,7 +64,7 @@ CURSOR_PREFIX = "version"
 
 def cursor_of(version: Any) -> str:
     """The opaque cursor of a loaded version."""
-    return to_base64(CURSOR_PREFIX, paging.encode_key(paging.Key.of(version)))
+    return to_base64(CURSOR_PREFIX, paging.encode_key_of(version))
 
 
 def key_of_cursor(cursor: str) -> paging.Key:

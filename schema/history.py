@@ -38,6 +38,9 @@ from schema.limits import list_bound
 from schema.permissions import can_view_history
 from schema.users import UserType
 
+# A model field's API name; there are only so many field names.
+api_name = functools.cache(to_camel_case)
+
 Resolver = TypeVar("Resolver", bound=Callable[..., Any])
 
 if TYPE_CHECKING:
@@ -127,7 +130,7 @@ class FieldChangeType:
     def from_change(cls, change: diff.FieldChange) -> FieldChangeType:
         """GraphQL form of a change; its segments are resolved when selected."""
         return cls(
-            field=to_camel_case(change.field),
+            field=api_name(change.field),
             label=change.label,
             old_value=change.old_value,
             new_value=change.new_value,
@@ -322,15 +325,23 @@ class Version(relay.Node):
             strawberry.argument(
                 description="Only the changes of these fields (API names)."
             ),
-        ] = None,
+            # No default in the schema: an argument left out is then not
+            # converted for every version of a page, as a default null is.
+        ] = strawberry.UNSET,
     ) -> list[FieldChangeType]:
+        if fields is strawberry.UNSET:
+            fields = None
         if fields is not None and len(fields) > MAX_CHANGES_FIELDS:
             raise GraphQLError(
                 f"`fields` takes at most {MAX_CHANGES_FIELDS} names.",
                 extensions={"code": RequestErrorCode.BAD_USER_INPUT.value},
             )
         wanted = None if fields is None else {to_snake_case(name) for name in fields}
-        deferred = STORED_DIFF_COLUMNS & self.get_deferred_fields()  # type: ignore[attr-defined]
+        # What `get_deferred_fields()` would say of these two, without walking
+        # every field of the model.
+        deferred = {
+            column for column in STORED_DIFF_COLUMNS if column not in vars(self)
+        }
         if not deferred:
             return stored_changes(self, wanted)
 

@@ -19,6 +19,7 @@ from strawberry.types import ExecutionContext
 
 from schema import audit, generate, integrity, registry, verification
 from schema.errors import ErrorPolicy, is_expected
+from schema.execution import LeanExecutionContext
 from schema.extensions import FieldOptimizer, RefuseDeniedOperations
 from schema.limits import QueryLimits, token_limit
 from schema.mutations import Mutation
@@ -119,4 +120,5 @@ schema = CatalogSchema(
     config=CatalogConfig(),
     extensions=extensions,
     scalar_overrides={Decimal: FiniteDecimal},
+    execution_context_class=LeanExecutionContext,
 )

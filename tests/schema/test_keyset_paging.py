@@ -4,6 +4,7 @@ of `history.paging`."""
 from __future__ import annotations
 
 import datetime
+import json
 import re
 from decimal import Decimal
 from typing import Any
@@ -444,3 +445,37 @@ def test_feed_refuses_a_cursor_of_a_model_it_does_not_hold(editor):
         paging.feed_page(
             [HistoricalProduct.objects.all()], bounds=paging.Bounds(after=key, first=2)
         )
+
+
+FIVE_HOURS_WEST = datetime.timezone(-datetime.timedelta(hours=5))
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime.datetime(2026, 3, 1, 12, 0, tzinfo=datetime.UTC),
+        datetime.datetime(2026, 3, 1, 12, 0, 0, 1234, tzinfo=datetime.UTC),
+        datetime.datetime(
+            1999,
+            12,
+            31,
+            23,
+            59,
+            59,
+            tzinfo=datetime.timezone(-datetime.timedelta(hours=5)),
+        ),
+    ],
+)
+def test_a_key_is_written_as_the_json_it_always_was(moment):
+    key = paging.Key(
+        history_date=moment, model="products.historicalproduct", history_id=7
+    )
+    version = HistoricalProduct(history_id=7, history_date=moment)
+
+    written = json.dumps(
+        [moment.astimezone(datetime.UTC).isoformat(), key.model, 7],
+        separators=(",", ":"),
+    )
+    assert paging.encode_key(key) == written
+    assert paging.encode_key_of(version) == written
+    assert paging.decode_key(written) == key

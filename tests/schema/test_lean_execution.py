@@ -1,0 +1,271 @@
+"""The short path for plain leaf fields (`schema.execution`) answers exactly as
+graphql-core's ordinary execution does, values, order and errors alike, and
+is taken only where it can be."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import strawberry
+import strawberry_django
+from strawberry.extensions import SchemaExtension
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from products.models import Product
+from products.services import product_create, product_delete, product_update
+from schema.execution import LeanExecutionContext
+from schema.root import schema
+from tests.factories import UserFactory
+from tests.helpers import gid
+
+pytestmark = pytest.mark.django_db
+
+ORDINARY = StrawberryGraphQLCoreExecutionContext
+
+# Leaves of every kind (strings, decimals, moments, enums, nulls, lists of
+# strings), behind aliases, fragments, __typename and @skip/@include.
+EVERY_KIND = """
+query($id: ID!, $yes: Boolean!) {
+  product(id: $id) {
+    __typename
+    label: name
+    price
+    quantity @skip(if: $yes)
+    createdAt @include(if: $yes)
+    ...Money
+    history(first: 10) {
+      totalCount
+      edges {
+        cursor
+        node {
+          __typename
+          historyId
+          historyDate
+          historyType
+          historyChangeReason
+          when: historyDate
+          historyUser { __typename username }
+          name price description
+          changes { field label oldValue newValue delta added removed }
+          priceOnly: changes(fields: ["price"]) { field delta }
+          words: changes(fields: ["description"]) {
+            field segments { op text }
+          }
+        }
+      }
+    }
+  }
+}
+fragment Money on Product { price quantity }
+"""
+
+FEED = """
+{
+  productHistory(first: 20) {
+    edges { node { historyType historyUser { username } name price
+      changes { field oldValue newValue delta } } }
+  }
+}
+"""
+
+
+@pytest.fixture
+def lamp(editor: Any) -> Product:
+    product = product_create(
+        data={
+            "name": "Lamp",
+            "price": Decimal("20.00"),
+            "description": "Brass lamp",
+            "tags": ["red"],
+        },
+        actor=editor,
+    )
+    product_update(
+        pk=product.pk,
+        data={"description": "Steel lamp", "price": Decimal("25.50")},
+        actor=editor,
+        reason="steel is cheaper",
+    )
+    product_update(
+        pk=product.pk, data={"tags": ["blue", "green"], "quantity": 7}, actor=editor
+    )
+    return product
+
+
+def both(
+    gql: Any, monkeypatch: pytest.MonkeyPatch, query: str, **kwargs: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The answer with the short path, then with graphql-core's ordinary one."""
+    lean = gql(query, **kwargs)
+    with monkeypatch.context() as patch:
+        patch.setattr(schema, "execution_context_class", ORDINARY)
+        ordinary = gql(query, **kwargs)
+    return lean, ordinary
+
+
+def test_the_schema_executes_with_the_short_path():
+    assert schema.execution_context_class is LeanExecutionContext
+
+
+def test_every_kind_of_leaf_answers_as_ordinary_execution_does(
+    gql, monkeypatch, staff, lamp
+):
+    for yes in (True, False):
+        variables = {"id": gid("Product", lamp.pk), "yes": yes}
+        lean, ordinary = both(
+            gql, monkeypatch, EVERY_KIND, variables=variables, user=staff
+        )
+
+        assert "errors" not in lean
+        assert lean["data"]["product"]["history"]["totalCount"] == 3
+        # The same values, in the same order.
+        assert json.dumps(lean) == json.dumps(ordinary)
+
+
+def test_a_deleted_user_and_a_deleted_product_answer_alike(gql, monkeypatch, staff):
+    writer: Any = UserFactory(
+        username="gone", permissions=["change_product", "delete_product"]
+    )
+    product = product_create(data={"name": "Cup", "price": "3.00"}, actor=staff)
+    product_update(pk=product.pk, data={"price": "3.50"}, actor=writer)
+    product_delete(pk=product.pk, actor=writer)
+    writer.delete()
+
+    lean, ordinary = both(gql, monkeypatch, FEED, user=staff)
+
+    assert "errors" not in lean
+    assert json.dumps(lean) == json.dumps(ordinary)
+
+
+def test_plain_leaves_build_no_resolve_info(gql, monkeypatch, editor, lamp):
+    """The short path is taken: no graphql-core resolve info is built for a
+    plain leaf, while fields with resolvers still get theirs."""
+    built: Counter[str] = Counter()
+    build = ORDINARY.build_resolve_info
+
+    def counting(self: Any, field_def: Any, field_nodes: Any, *args: Any) -> Any:
+        built[field_nodes[0].name.value] += 1
+        return build(self, field_def, field_nodes, *args)
+
+    monkeypatch.setattr(ORDINARY, "build_resolve_info", counting)
+    query = (
+        "{ products(first: 5) { edges { node { id name price history(first: 5) "
+        "{ edges { node { historyDate changes { field oldValue } } } } } } } }"
+    )
+
+    lean, ordinary = both(gql, monkeypatch, query, user=editor)
+
+    assert "errors" not in lean
+    assert lean == ordinary
+    leaves = ("name", "price", "historyDate", "field", "oldValue")
+    # Both runs counted: the ordinary one built an info for every leaf.
+    assert {name: built[name] for name in leaves} == {
+        "name": 1,
+        "price": 1,
+        "historyDate": 3,
+        "field": 4,
+        "oldValue": 4,
+    }
+    assert built["id"] == 2
+    assert built["changes"] == 6
+
+
+# -- where the short path must step aside -----------------------------------------
+
+
+@strawberry.type
+class Thing:
+    name: str
+    size: int | None
+    note: str | None = None
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def things(self) -> list[Thing | None]:
+        return [
+            Thing(name="plain", size=1),
+            Thing(name=None, size=2),  # type: ignore[arg-type]
+            Thing(name="huge", size=2**40),
+        ]
+
+    @strawberry.field
+    def loaded(self) -> list[ProductType]:
+        return list(Product.objects.order_by("pk").only("pk"))
+
+
+@strawberry_django.type(Product)
+class ProductType:
+    name: str
+    price: Decimal
+
+
+class Shout(SchemaExtension):
+    """Wraps every resolver: upper-cases what strings they return."""
+
+    def resolve(
+        self, _next: Any, root: Any, info: Any, *args: Any, **kwargs: Any
+    ) -> Any:
+        value = _next(root, info, *args, **kwargs)
+        return value.upper() if isinstance(value, str) else value
+
+
+def run(query: str, **options: Any) -> tuple[Any, Any]:
+    """(data, errors as (message, path)) with the short path and without."""
+    answers = []
+    for context in (LeanExecutionContext, ORDINARY):
+        test_schema = strawberry.Schema(
+            query=Query, execution_context_class=context, **options
+        )
+        result = test_schema.execute_sync(query)
+        errors = [(error.message, error.path) for error in result.errors or []]
+        answers.append((result.data, errors))
+    return answers[0], answers[1]
+
+
+def test_a_null_in_a_non_null_leaf_and_a_refused_value_are_ordinary_errors():
+    lean, ordinary = run("{ things { name size note } }")
+
+    assert lean == ordinary
+    data, errors = lean
+    assert data == {
+        "things": [
+            {"name": "plain", "size": 1, "note": None},
+            None,
+            {"name": "huge", "size": None, "note": None},
+        ]
+    }
+    assert sorted(path for _, path in errors) == [
+        ["things", 1, "name"],
+        ["things", 2, "size"],
+    ]
+
+
+def test_a_column_not_loaded_is_read_the_ordinary_way(editor):
+    for name in ("Lamp", "Cup"):
+        product_create(data={"name": name, "price": "2.00"}, actor=editor)
+
+    lean, ordinary = run("{ loaded { name price } }")
+
+    assert lean == ordinary
+    assert lean == (
+        {
+            "loaded": [
+                {"name": "Lamp", "price": "2.00"},
+                {"name": "Cup", "price": "2.00"},
+            ]
+        },
+        [],
+    )
+
+
+def test_an_extension_that_wraps_every_resolver_still_sees_every_field():
+    lean, ordinary = run("{ things { name } }", extensions=[Shout])
+
+    assert lean == ordinary
+    assert lean[0]["things"][0] == {"name": "PLAIN"}
