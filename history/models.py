@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, router, transaction
 from django.db.models.signals import class_prepared
+from simple_history.manager import HistoryDescriptor
 from simple_history.models import HistoricalRecords
 from simple_history.signals import (
     post_create_historical_m2m_records,
@@ -106,13 +107,40 @@ class TrackedModel(models.Model):
             raise ValidationError(errors)
 
 
+class ManagerOnceDescriptor(HistoryDescriptor):
+    """simple-history's `Model.history`, with its manager class built once:
+    the stock descriptor builds a new class (`from_queryset`, which walks the
+    queryset's members) on every access, and every recorded version reads it."""
+
+    def __init__(self, model: Any, manager: Any, queryset: Any) -> None:
+        super().__init__(model, manager=manager, queryset=queryset)
+        self.manager_once = manager.from_queryset(queryset)
+
+    def __get__(self, instance: Any, owner: Any) -> Any:
+        return self.manager_once(self.model, instance)
+
+
 class TrackedHistoricalRecords(HistoricalRecords):
     """simple-history's `HistoricalRecords`, recording a version's many-to-many
     rows from those its snapshot read (`M2M_ROWS_ATTRIBUTE`) rather than
     reading them again, and without building the object back from the version
     (which reads its excluded fields from the database). Its signals are sent
-    as simple-history sends them.
+    as simple-history sends them. `Model.history` is a `ManagerOnceDescriptor`.
     """
+
+    def finalize(self, sender: Any, **kwargs: Any) -> None:
+        super().finalize(sender, **kwargs)
+        installed = sender.__dict__.get(self.manager_name)
+        if type(installed) is HistoryDescriptor:
+            setattr(
+                sender,
+                self.manager_name,
+                ManagerOnceDescriptor(
+                    installed.model,
+                    manager=installed.manager_class,
+                    queryset=installed.queryset_class,
+                ),
+            )
 
     def create_historical_record_m2ms(
         self, history_instance: Any, instance: models.Model
