@@ -4,10 +4,10 @@ graphql-core executes every field alike: it builds a path and a resolve info,
 calls the resolver, and completes the value through the type's dispatch. For a
 leaf that only reads an attribute (a version's `historyDate`, a change's
 `oldValue`) that machinery is most of the cost of a large answer: a page of
-50 products with 20 versions each holds about 8,500 such leaves.
+50 products with 20 versions each holds about 10,000 such leaves.
 
 `LeanExecutionContext` reads those leaves directly: the value the field's own
-resolver would return, serialised by the field's own scalar. Whenever the
+resolver would return, coerced by the field's own scalar. Whenever the
 short path cannot give the same answer (a null in a non-null field, a value
 the scalar refuses, a column not loaded yet, a field with arguments, a
 resolver, a permission or any other field extension, a schema extension that
@@ -41,10 +41,12 @@ from strawberry_django.fields.field import StrawberryDjangoField
 
 # What a short read returns when the field must go the ordinary way.
 ORDINARY: Any = object()
-# A short read: the source object in, the serialised value (or ORDINARY) out.
+# A short read: the source object in, the coerced value (or ORDINARY) out.
 Read = Callable[[Any], Any]
 
 _NOT_PLANNED: Any = object()
+# Where a field keeps its short reads, by class of source object.
+PLANS_ATTRIBUTE = "_short_reads"
 # Classes of values that are never awaitable: no need to ask.
 PLAIN_VALUES = frozenset(
     {str, int, float, bool, decimal.Decimal, datetime.datetime, datetime.date}
@@ -122,12 +124,20 @@ def plan(field: GraphQLField, source_class: type) -> Read | None:
     return short
 
 
+def short_read(field: GraphQLField, source_class: type) -> Read | None:
+    """`plan(field, source_class)`, made once: kept on the field, which lives
+    as long as its schema."""
+    plans: dict[type, Read | None] | None = vars(field).get(PLANS_ATTRIBUTE)
+    if plans is None:
+        plans = vars(field).setdefault(PLANS_ATTRIBUTE, {})
+    short = plans.get(source_class, _NOT_PLANNED)
+    if short is _NOT_PLANNED:
+        short = plans[source_class] = plan(field, source_class)
+    return short
+
+
 class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
     """graphql-core's execution, with plain leaf fields read directly."""
-
-    # (id of the field, class of the source) -> its short read, or None. The
-    # fields live as long as the schema, which lives as long as the process.
-    _plans: dict[tuple[int, type], Read | None] = {}
 
     def execute_fields(
         self,
@@ -146,7 +156,6 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         results: dict[str, Any] = {}
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
-        plans = self._plans
         source_class = type(source_value)
         get_field = self.schema.get_field
         try:
@@ -157,10 +166,7 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     continue
                 field = get_field(parent_type, field_name)
                 if field is not None:
-                    key = (id(field), source_class)
-                    short = plans.get(key, _NOT_PLANNED)
-                    if short is _NOT_PLANNED:
-                        short = plans[key] = plan(field, source_class)
+                    short = short_read(field, source_class)
                     if short is not None:
                         value = short(source_value)
                         if value is not ORDINARY:

@@ -25,7 +25,7 @@ from tests.uvicorn import Server, environment, serving
 PORTS = {1: 8611, 2: 8612}
 CONCURRENCY = 8
 SERVER_WARMUPS = 16
-LOAD_ROUNDS = 3
+LOAD_ROUNDS = 5
 ROUND_REQUESTS = 48
 MEMORY_EARLY = 200
 MEMORY_LATE = 2_000
