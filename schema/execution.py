@@ -8,11 +8,12 @@ leaf that only reads an attribute (a version's `historyDate`, a change's
 
 `LeanExecutionContext` reads those leaves directly: the value the field's own
 resolver would return, coerced by the field's own scalar. Whenever the
-short path cannot give the same answer (a null in a non-null field, a value
-the scalar refuses, a column not loaded yet, a field with arguments, a
-resolver, a permission or any other field extension, a schema extension that
-wraps every resolver) the field goes the ordinary way, so errors and their
-paths are graphql-core's own.
+short path cannot be sure of giving the same answer (a read that raises, a
+null in a non-null field, a value other than a string, number, boolean, date,
+decimal or enum member, a value the scalar refuses, a column not loaded yet, a
+field with arguments, a resolver, a permission or any other field extension,
+a schema extension that wraps every resolver) the field goes the ordinary
+way, so errors and their paths are graphql-core's own.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import datetime
 import decimal
 import inspect
 from collections.abc import Callable
+from enum import Enum
 from typing import Any
 
 from django.db.models import FileField
@@ -47,7 +49,7 @@ Read = Callable[[Any], Any]
 _NOT_PLANNED: Any = object()
 # Where a field keeps its short reads, by class of source object.
 PLANS_ATTRIBUTE = "_short_reads"
-# Classes of values that are never awaitable: no need to ask.
+# The classes of value a short read coerces itself (besides enum members).
 PLAIN_VALUES = frozenset(
     {str, int, float, bool, decimal.Decimal, datetime.datetime, datetime.date}
 )
@@ -104,14 +106,17 @@ def plan(field: GraphQLField, source_class: type) -> Read | None:
     coerce = get_nullable_type(field.type).coerce_output_value  # type: ignore[union-attr]
 
     def short(source: Any) -> Any:
-        value = read(source)
-        if value is ORDINARY:
+        try:
+            value = read(source)
+        except Exception:  # the ordinary way raises it again, at its path
             return ORDINARY
         if value is None:
             return ORDINARY if non_null else None
-        if value.__class__ not in PLAIN_VALUES and inspect.isawaitable(value):
+        if value.__class__ not in PLAIN_VALUES and not isinstance(value, Enum):
+            # ORDINARY itself, an awaitable, an exception as a value, Undefined
+            # or anything else: the ordinary way decides what it means.
             if inspect.iscoroutine(value):
-                value.close()
+                value.close()  # the ordinary way calls the resolver again
             return ORDINARY
         try:
             coerced = coerce(value)

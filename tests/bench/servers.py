@@ -95,16 +95,10 @@ def server_settings() -> dict[str, str]:
     budgets."""
     url = urlsplit(os.environ["DATABASE_URL"])
     database = urlunsplit(url._replace(path=f"/{connection.settings_dict['NAME']}"))
-    budgets = {
-        key: os.environ[key]
-        for key in ("DATABASE_STATEMENT_TIMEOUT_MS", "DATABASE_REQUEST_BUDGET_MS")
-        if key in os.environ
-    }
     return environment(
         DATABASE_URL=database,
         DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
         GRAPHQL_RESPONSE_CACHE="0",
-        **budgets,
     )
 
 

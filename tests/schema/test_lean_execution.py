@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import strawberry
 import strawberry_django
+from graphql import Undefined
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
@@ -184,6 +185,24 @@ class Thing:
     note: str | None = None
 
 
+class Odd:
+    """Values a plain field may hold that only the ordinary way can judge."""
+
+    @property
+    def broken(self) -> str:
+        raise ValueError("no value")
+
+    failure = ValueError("an exception as a value")
+    undefined = Undefined
+
+
+@strawberry.type
+class OddType:
+    broken: str | None
+    failure: str | None
+    undefined: str | None
+
+
 @strawberry.type
 class Query:
     @strawberry.field
@@ -193,6 +212,10 @@ class Query:
             Thing(name=None, size=2),  # type: ignore[arg-type]
             Thing(name="huge", size=2**40),
         ]
+
+    @strawberry.field
+    def odd(self) -> list[OddType]:
+        return [Odd()]  # type: ignore[list-item]
 
     @strawberry.field
     def loaded(self) -> list[ProductType]:
@@ -243,6 +266,18 @@ def test_a_null_in_a_non_null_leaf_and_a_refused_value_are_ordinary_errors():
     assert sorted(path for _, path in errors) == [
         ["things", 1, "name"],
         ["things", 2, "size"],
+    ]
+
+
+def test_a_read_that_raises_and_odd_values_are_judged_the_ordinary_way():
+    lean, ordinary = run("{ odd { broken failure undefined } }")
+
+    assert lean == ordinary
+    data, errors = lean
+    assert data == {"odd": [{"broken": None, "failure": None, "undefined": None}]}
+    assert sorted(path for _, path in errors) == [
+        ["odd", 0, "broken"],
+        ["odd", 0, "failure"],
     ]
 
 
