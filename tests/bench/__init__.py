@@ -46,7 +46,10 @@ to stderr.
 - B5 (PostgreSQL): W requests per second at concurrency 8 against real
   `uvicorn config.asgi:application --lifespan off --no-access-log` processes
   on the bench's database (DJANGO_DEBUG=0, GRAPHQL_RESPONSE_CACHE=0: every
-  request computes W), 2 workers against 1, alternating rounds. Target >= 1.8x.
+  request computes W), 2 workers against 1: the medians of 5 alternating
+  rounds of 48 requests (the kernel splits a round's 8 keep-alive connections
+  between the two workers as it accepts them, and a lopsided split slows that
+  round). Target >= 1.8x.
 - B6 (PostgreSQL): the resident memory (VmRSS) of the two workers after 2,000
   W requests against after 200 (B5's requests count). Target <= 1.1x.
 
