@@ -51,7 +51,9 @@ to stderr.
   between the two workers as it accepts them, and a lopsided split slows that
   round). Target >= 1.8x.
 - B6 (PostgreSQL): the resident memory (VmRSS) of the two workers after 2,000
-  W requests against after 200 (B5's requests count). Target <= 1.1x.
+  W requests against after 200, or after B5's requests when B5 sent more
+  (its warm-up and 5 rounds send about 260; the row says how many). Target
+  <= 1.1x.
 
 Absolute times depend on the machine; compare the ratios. Query logging is off
 while timing (`DEBUG=False`, as in the test runner; statements are counted by
