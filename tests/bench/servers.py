@@ -1,6 +1,13 @@
 """B5: requests per second of W at concurrency 8, two uvicorn workers against
 one; B6: the workers' memory after 2,000 W requests against after 200
-(PostgreSQL only: the servers share the bench's database)."""
+(PostgreSQL only: the servers share the bench's database).
+
+Two workers run as two uvicorn processes, each on its own port, and the load
+generator spreads its connections over them in turn, as a load balancer in
+front of workers does. `uvicorn --workers 2` on one port is measured too, for
+information: there the kernel hands each new connection to whichever worker
+accepts first, and a worker woken by a burst of connections accepts them all,
+so that row says how evenly the kernel happened to spread them."""
 
 from __future__ import annotations
 
@@ -9,7 +16,7 @@ import os
 import secrets
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AsyncExitStack, ExitStack, contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -22,7 +29,7 @@ from tests.bench.common import Row, median, progress, verdict
 from tests.bench.reads import NESTED_QUERY
 from tests.uvicorn import Server, environment, serving
 
-PORTS = {1: 8611, 2: 8612}
+PORTS = (8611, 8612, 8613, 8614)
 CONCURRENCY = 8
 SERVER_WARMUPS = 16
 # Warm-up goes on, a batch of CONCURRENCY requests at a time, until every
@@ -40,22 +47,34 @@ B6_TARGET_RATIO = 1.1
 
 @dataclass
 class Workers:
-    """A uvicorn serving the bench's database with `count` workers."""
+    """Workers serving the bench's database: uvicorn processes, each with
+    `per_server` workers on its own port."""
 
-    count: int
-    server: Server
+    servers: list[Server]
+    per_server: int = 1
     served: int = 0
     rates: list[float] = field(default_factory=list)
 
     @property
-    def url(self) -> str:
-        return self.server.url
+    def count(self) -> int:
+        return len(self.servers) * self.per_server
+
+    @property
+    def urls(self) -> list[str]:
+        return [server.url for server in self.servers]
+
+    def pids(self) -> list[int]:
+        return [
+            pid
+            for server in self.servers
+            for pid in worker_pids(server, self.per_server)
+        ]
 
     def cpu_seconds(self) -> list[float]:
         """Each worker's CPU time so far (user and system), in seconds."""
         ticks = os.sysconf("SC_CLK_TCK")
         seconds = []
-        for pid in worker_pids(self.server, self.count):
+        for pid in self.pids():
             stat = _read(f"/proc/{pid}/stat").decode(errors="replace")
             fields = stat.rpartition(")")[2].split()
             seconds.append((int(fields[11]) + int(fields[12])) / ticks)
@@ -64,7 +83,7 @@ class Workers:
     def rss_mb(self) -> list[float]:
         """Each worker's resident set (VmRSS), in MB."""
         sizes = []
-        for pid in worker_pids(self.server, self.count):
+        for pid in self.pids():
             for line in _read(f"/proc/{pid}/status").decode().splitlines():
                 if line.startswith("VmRSS:"):
                     sizes.append(int(line.split()[1]) / 1024)
@@ -120,59 +139,79 @@ def all_workers_up(server: Server, *, count: int) -> bool:
     return len(worker_pids(server, count)) == count
 
 
+@dataclass
+class Topologies:
+    one: Workers  # one worker
+    two: Workers  # two one-worker processes, connections spread in turn
+    shared: Workers  # `uvicorn --workers 2`: two workers on one port
+
+
 @contextmanager
-def servers() -> Iterator[dict[int, Workers]]:
-    """A one-worker and a two-worker uvicorn, stopped (with their workers)
-    however the block ends."""
+def servers() -> Iterator[Topologies]:
+    """The three ways of serving, stopped (with their workers) however the
+    block ends."""
     settings = server_settings()
+    ports = iter(PORTS)
     with ExitStack() as stack:
-        started: dict[int, Workers] = {}
-        for count, port in PORTS.items():
-            server = stack.enter_context(
+
+        def start(workers: int) -> Server:
+            return stack.enter_context(
                 serving(
                     settings,
-                    port=port,
-                    workers=count,
-                    ready=partial(all_workers_up, count=count),
+                    port=next(ports),
+                    workers=workers,
+                    ready=partial(all_workers_up, count=workers),
                 )
             )
-            started[count] = Workers(count=count, server=server)
-        yield started
+
+        yield Topologies(
+            one=Workers([start(1)]),
+            two=Workers([start(1), start(1)]),
+            shared=Workers([start(2)], per_server=2),
+        )
 
 
-async def _load(server: Workers, token: str, requests: int) -> float:
-    """Send `requests` W requests over CONCURRENCY connections; seconds taken."""
+async def _load(workers: Workers, token: str, requests: int) -> float:
+    """Send `requests` W requests over CONCURRENCY connections, spread over the
+    servers in turn; seconds taken."""
     headers = {"Authorization": f"Bearer {token}"}
     body = {"query": NESTED_QUERY, "variables": {}}
     remaining = requests
-    limits = httpx.Limits(max_connections=CONCURRENCY)
-    async with httpx.AsyncClient(
-        base_url=server.url, timeout=300, limits=limits
-    ) as client:
+    urls = workers.urls
+    limits = httpx.Limits(max_connections=CONCURRENCY // len(urls))
+    async with AsyncExitStack() as stack:
+        clients = [
+            await stack.enter_async_context(
+                httpx.AsyncClient(base_url=url, timeout=300, limits=limits)
+            )
+            for url in urls
+        ]
 
-        async def loop() -> None:
+        async def loop(client: httpx.AsyncClient) -> None:
             nonlocal remaining
             while remaining > 0:
                 remaining -= 1
                 response = await client.post("/graphql/", json=body, headers=headers)
                 if response.status_code != 200 or b'"errors"' in response.content:
                     raise RuntimeError(
-                        f"W at {server.url}: {response.status_code} "
+                        f"W at {client.base_url}: {response.status_code} "
                         f"{response.text[:500]!r}"
                     )
 
         start = time.perf_counter()
-        await asyncio.gather(*(loop() for _ in range(CONCURRENCY)))
+        await asyncio.gather(
+            *(loop(clients[index % len(clients)]) for index in range(CONCURRENCY))
+        )
         elapsed = time.perf_counter() - start
-    server.served += requests
+    workers.served += requests
     return elapsed
 
 
 def warm_up(server: Workers, token: str) -> None:
-    """W requests until every worker has served some: the kernel hands each
-    keep-alive connection to whichever worker accepts it first, so a fixed
-    number of requests may leave a worker cold (its first requests pay for
-    imports and caches) for the first timed round."""
+    """W requests until every worker has served some: on one port the kernel
+    hands each keep-alive connection to whichever worker accepts it first, so a
+    fixed number of requests may leave a worker cold (its first requests pay
+    for imports and caches) for the first timed round."""
     start = server.cpu_seconds()
     load(server, token, SERVER_WARMUPS)
     for _ in range(WARMUP_BATCHES):
@@ -190,56 +229,68 @@ def load(server: Workers, token: str, requests: int) -> float:
 
 def bench_servers(*, token: str) -> list[Row]:
     """B5 and B6 against real uvicorn processes."""
-    progress("B5: starting uvicorn with 1 and with 2 workers")
+    progress("B5: starting uvicorn: 1 worker; 2 one-worker processes; --workers 2")
     with servers() as running:
-        for server in running.values():
-            warm_up(server, token)
-        # Alternating rounds, each server first in turn.
+        topologies = {
+            "1 worker": running.one,
+            "2 workers": running.two,
+            "--workers 2": running.shared,
+        }
+        for workers in topologies.values():
+            warm_up(workers, token)
+        # Rounds in turn, each topology first in its turn.
+        names = list(topologies)
         for round_ in range(LOAD_ROUNDS):
-            order = (1, 2) if round_ % 2 == 0 else (2, 1)
-            for workers in order:
-                server = running[workers]
-                seconds = load(server, token, ROUND_REQUESTS)
-                server.rates.append(ROUND_REQUESTS / seconds)
+            shift = round_ % len(names)
+            for name in names[shift:] + names[:shift]:
+                workers = topologies[name]
+                seconds = load(workers, token, ROUND_REQUESTS)
+                workers.rates.append(ROUND_REQUESTS / seconds)
             progress(
                 f"B5 round {round_ + 1}: "
                 + ", ".join(
-                    f"{workers} worker(s) {running[workers].rates[-1]:.1f} req/s"
-                    for workers in (1, 2)
+                    f"{name} {workers.rates[-1]:.1f} req/s"
+                    for name, workers in topologies.items()
                 )
             )
-        one, two = median(running[1].rates), median(running[2].rates)
+        one, two = median(running.one.rates), median(running.two.rates)
+        shared = median(running.shared.rates)
         b5 = two / one
-        # B6 on the two-worker server, counting the requests B5 sent it: both
-        # workers have served by then (a fresh server's first 200 requests may
-        # all go to one worker, whose connections the kernel handed it).
-        server = running[2]
-        load(server, token, max(MEMORY_EARLY - server.served, 0))
-        early = server.rss_mb()
-        early_served = server.served
+        # B6 on the two workers, counting the requests B5 sent them.
+        workers = running.two
+        load(workers, token, max(MEMORY_EARLY - workers.served, 0))
+        early = workers.rss_mb()
+        early_served = workers.served
         progress(
             f"B6: {early_served} requests served, workers at "
             f"{', '.join(f'{mb:.0f}' for mb in early)} MB; "
             f"{MEMORY_LATE - early_served} more to go"
         )
-        while server.served < MEMORY_LATE:
-            load(server, token, min(PROGRESS_EVERY, MEMORY_LATE - server.served))
-            progress(f"B6: {server.served} of {MEMORY_LATE} requests served")
-        late = server.rss_mb()
+        while workers.served < MEMORY_LATE:
+            load(workers, token, min(PROGRESS_EVERY, MEMORY_LATE - workers.served))
+            progress(f"B6: {workers.served} of {MEMORY_LATE} requests served")
+        late = workers.rss_mb()
     b6 = sum(late) / sum(early)
+    rounds = f"median of {LOAD_ROUNDS} rounds of {ROUND_REQUESTS}"
     return [
         Row(
             "B5",
             f"W (response cache off) at concurrency {CONCURRENCY}: 2 workers "
-            f"{two:.1f} req/s, 1 worker "
-            f"{one:.1f} req/s; median of {LOAD_ROUNDS} rounds of {ROUND_REQUESTS}",
+            f"(one-worker uvicorns, connections spread in turn) {two:.1f} req/s, "
+            f"1 worker {one:.1f} req/s; {rounds}",
             b5,
             f">= {B5_TARGET_RATIO:.1f}x",
             verdict(b5 >= B5_TARGET_RATIO),
         ),
         Row(
+            "B5 one port",
+            f"uvicorn --workers 2 (the kernel spreads connections) {shared:.1f} "
+            f"req/s against 1 worker; {rounds}",
+            shared / one,
+        ),
+        Row(
             "B6",
-            f"RSS of 2 workers after {server.served:,} W requests "
+            f"RSS of 2 workers after {workers.served:,} W requests "
             f"{' + '.join(f'{mb:.0f}' for mb in late)} MB, after {early_served} "
             f"{' + '.join(f'{mb:.0f}' for mb in early)} MB",
             b6,
