@@ -33,6 +33,7 @@ from history.tracking import (
 )
 from schema.context import viewer_of
 from schema.errors import RequestErrorCode
+from schema.execution import ORDINARY, Read
 from schema.ids import pk_of
 from schema.limits import list_bound
 from schema.permissions import can_view_history
@@ -275,6 +276,18 @@ class VersionUserField(StrawberryDjangoField):
 
             return or_snapshot()
         return result or snapshot_user_of(source)
+
+    def loaded_read(self, read: Read) -> Read:
+        """What `get_result` makes of a user already loaded with the version,
+        for the short path of `schema.execution`."""
+
+        def read_user(source: Any) -> Any:
+            user = read(source)
+            if user is ORDINARY:
+                return ORDINARY
+            return user or snapshot_user_of(source)
+
+        return read_user
 
 
 @strawberry.interface(

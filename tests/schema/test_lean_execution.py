@@ -12,13 +12,16 @@ from typing import Any
 import pytest
 import strawberry
 import strawberry_django
+from asgiref.sync import async_to_sync
 from graphql import Undefined
 from strawberry.extensions import SchemaExtension
+from strawberry.schema import schema_converter
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from products.models import Product
+from products.models import Category, Product
 from products.services import product_create, product_delete, product_update
 from schema.execution import LeanExecutionContext
+from schema.history import runs_no_query
 from schema.root import schema
 from tests.factories import UserFactory
 from tests.helpers import gid
@@ -175,6 +178,39 @@ def test_plain_leaves_build_no_resolve_info(gql, monkeypatch, editor, lamp):
     assert built["changes"] == 6
 
 
+def test_object_fields_skip_strawberrys_resolver_machinery(
+    gql, monkeypatch, editor, lamp
+):
+    """`historyUser` (loaded with its version), `changes` without arguments,
+    `edges` and `node` are read past strawberry's argument conversion and
+    `Info`; fields given arguments (`products`, `history`) are not."""
+    converted: Counter[str] = Counter()
+    convert = schema_converter.get_arguments
+
+    def counting(*, field: Any, **kwargs: Any) -> Any:
+        converted[field.name] += 1
+        return convert(field=field, **kwargs)
+
+    monkeypatch.setattr(schema_converter, "get_arguments", counting)
+    query = (
+        "{ products(first: 5) { edges { node { history(first: 5) { edges { node "
+        "{ historyUser { username } changes { field } } } } } } } }"
+    )
+
+    lean = gql(query, user=editor)
+    lean_counts = dict(converted)
+    converted.clear()
+    with monkeypatch.context() as patch:
+        patch.setattr(schema, "execution_context_class", ORDINARY)
+        ordinary = gql(query, user=editor)
+
+    assert "errors" not in lean
+    assert lean == ordinary
+    assert lean_counts == {"products": 1, "history": 1}
+    assert converted["history_user"] == 3
+    assert converted["changes"] == 3
+
+
 # -- where the short path must step aside -----------------------------------------
 
 
@@ -221,11 +257,79 @@ class Query:
     def loaded(self) -> list[ProductType]:
         return list(Product.objects.order_by("pk").only("pk"))
 
+    @strawberry.field
+    def products(self) -> list[ProductType | None]:
+        """The first product with its category loaded, the others without."""
+        products = Product.objects.order_by("pk")
+        first = list(products.select_related("category")[:1])
+        return first + list(products[1:])
+
+    @strawberry.field
+    def pot(self) -> ProductType:
+        """A product not in the database: an asynchronous execution of it
+        runs no query."""
+        return Product(name="Pot", price=Decimal("2.00"))  # type: ignore[return-value]
+
+
+@strawberry.type
+class Word:
+    text: str
+
+
+@strawberry_django.type(Category)
+class CategoryType:
+    name: str
+
 
 @strawberry_django.type(Product)
 class ProductType:
     name: str
     price: Decimal
+    category: CategoryType | None
+
+    @strawberry_django.field
+    @runs_no_query
+    def words(self) -> list[Word]:
+        return [Word(text=word) for word in self.name.split()]
+
+    @strawberry_django.field
+    @runs_no_query
+    def words_by_root(root: Product) -> list[Word | None]:
+        return [None if word == "of" else Word(text=word) for word in root.name.split()]
+
+    @strawberry_django.field
+    @runs_no_query
+    def broken(self) -> list[Word] | None:
+        raise ValueError("no words")
+
+    @strawberry_django.field
+    @runs_no_query
+    def missing(self) -> Word:
+        return None  # type: ignore[return-value]
+
+    @strawberry_django.field
+    @runs_no_query
+    def later(self) -> Word:
+        async def word() -> Word:
+            return Word(text="later")
+
+        return word()  # type: ignore[return-value]
+
+    @classmethod
+    def get_queryset(cls, queryset: Any, info: Any, **kwargs: Any) -> Any:
+        return queryset.exclude(name__startswith="Hidden")
+
+    @strawberry_django.field
+    @runs_no_query
+    def others(self) -> list[ProductType]:
+        """A query set, which strawberry-django filters by `get_queryset`."""
+        return Product.objects.exclude(pk=self.pk).order_by("pk")  # type: ignore[attr-defined,return-value]
+
+    @strawberry_django.field
+    @runs_no_query
+    def shorter(self, most: int | None = None) -> list[Word]:
+        words = self.name.split()
+        return [Word(text=word) for word in words[:most]]
 
 
 class Shout(SchemaExtension):
@@ -304,3 +408,67 @@ def test_an_extension_that_wraps_every_resolver_still_sees_every_field():
 
     assert lean == ordinary
     assert lean[0]["things"][0] == {"name": "PLAIN"}
+
+
+def test_object_fields_read_past_strawberry_answer_as_ordinary_execution_does(
+    editor,
+):
+    """Loaded and unloaded relations, resolvers called directly (by `self` and
+    by `root`, with arguments and without, raising, returning null for a
+    non-null type, returning an awaitable) answer alike, errors and their
+    paths included."""
+    kitchen = Category.objects.create(name="Kitchen")
+    for name in ("Cup of tea", "Pot", "Hidden pan"):
+        product_create(
+            data={"name": name, "price": "2.00", "category": kitchen.pk}, actor=editor
+        )
+    query = """{ products {
+        name category { name } words { text } wordsByRoot { text }
+        broken { text } shorter { text } two: shorter(most: 2) { text }
+        others { name }
+    } }"""
+
+    lean, ordinary = run(query)
+
+    assert lean == ordinary
+    data, errors = lean
+    assert data["products"][0] == {
+        "name": "Cup of tea",
+        "category": {"name": "Kitchen"},
+        "words": [{"text": "Cup"}, {"text": "of"}, {"text": "tea"}],
+        "wordsByRoot": [{"text": "Cup"}, None, {"text": "tea"}],
+        "broken": None,
+        "shorter": [{"text": "Cup"}, {"text": "of"}, {"text": "tea"}],
+        "two": [{"text": "Cup"}, {"text": "of"}],
+        "others": [{"name": "Pot"}],
+    }
+    assert data["products"][1]["category"] == {"name": "Kitchen"}
+    assert sorted((path, message) for message, path in errors) == [
+        (["products", 0, "broken"], "no words"),
+        (["products", 1, "broken"], "no words"),
+        (["products", 2, "broken"], "no words"),
+    ]
+
+    # A null for a non-null type nulls the product, at the field's path.
+    lean, ordinary = run("{ products { name missing { text } } }")
+
+    assert lean == ordinary
+    data, errors = lean
+    assert data == {"products": [None, None, None]}
+    message = "Cannot return null for non-nullable field ProductType.missing."
+    assert sorted(errors) == [
+        (message, ["products", 0, "missing"]),
+        (message, ["products", 1, "missing"]),
+        (message, ["products", 2, "missing"]),
+    ]
+
+
+def test_an_awaitable_from_a_resolver_is_completed_the_ordinary_way():
+    answers = []
+    for context in (LeanExecutionContext, ORDINARY):
+        test_schema = strawberry.Schema(query=Query, execution_context_class=context)
+        result = async_to_sync(test_schema.execute)("{ pot { name later { text } } }")
+        answers.append((result.data, result.errors))
+
+    expected = {"pot": {"name": "Pot", "later": {"text": "later"}}}
+    assert answers[0] == answers[1] == (expected, None)
