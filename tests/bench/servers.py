@@ -4,10 +4,10 @@ one; B6: the workers' memory after 2,000 W requests against after 200
 
 Two workers run as two uvicorn processes, each on its own port, and the load
 generator spreads its connections over them in turn, as a load balancer in
-front of workers does. `uvicorn --workers 2` on one port is measured too, for
-information: there the kernel hands each new connection to whichever worker
-accepts first, and a worker woken by a burst of connections accepts them all,
-so that row says how evenly the kernel happened to spread them."""
+front of workers does. (With `uvicorn --workers 2` on one port the kernel
+hands each new connection to whichever worker accepts first, and a worker
+woken by a burst of connections accepts them all: what B5 then measures is
+how evenly the kernel happened to spread 8 connections.)"""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ import time
 from collections.abc import Iterator
 from contextlib import AsyncExitStack, ExitStack, contextmanager
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -29,7 +28,7 @@ from tests.bench.common import Row, median, progress, verdict
 from tests.bench.reads import NESTED_QUERY
 from tests.uvicorn import Server, environment, serving
 
-PORTS = (8611, 8612, 8613, 8614)
+PORTS = (8611, 8612, 8613)
 CONCURRENCY = 8
 SERVER_WARMUPS = 16
 # Warm-up goes on, a batch of CONCURRENCY requests at a time, until every
@@ -47,28 +46,19 @@ B6_TARGET_RATIO = 1.1
 
 @dataclass
 class Workers:
-    """Workers serving the bench's database: uvicorn processes, each with
-    `per_server` workers on its own port."""
+    """Workers serving the bench's database: one-worker uvicorn processes,
+    each on its own port."""
 
     servers: list[Server]
-    per_server: int = 1
     served: int = 0
     rates: list[float] = field(default_factory=list)
-
-    @property
-    def count(self) -> int:
-        return len(self.servers) * self.per_server
 
     @property
     def urls(self) -> list[str]:
         return [server.url for server in self.servers]
 
     def pids(self) -> list[int]:
-        return [
-            pid
-            for server in self.servers
-            for pid in worker_pids(server, self.per_server)
-        ]
+        return [server.process.pid for server in self.servers]
 
     def cpu_seconds(self) -> list[float]:
         """Each worker's CPU time so far (user and system), in seconds."""
@@ -90,36 +80,11 @@ class Workers:
         return sizes
 
 
-def worker_pids(server: Server, count: int) -> list[int]:
-    """The processes that serve requests: uvicorn's spawned children when it
-    supervises several workers, else itself."""
-    supervisor = server.process.pid
-    if count == 1:
-        return [supervisor]
-    return [
-        pid
-        for pid in _children(supervisor)
-        if b"spawn_main" in _read(f"/proc/{pid}/cmdline")
-    ]
-
-
 def _read(path: str) -> bytes:
     try:
         return Path(path).read_bytes()
     except OSError:
         return b""
-
-
-def _children(parent: int) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            stat = _read(f"/proc/{entry.name}/stat").decode(errors="replace")
-            # The fields after the command name (which may hold spaces).
-            fields = stat.rpartition(")")[2].split()
-            if len(fields) > 1 and int(fields[1]) == parent:
-                pids.append(int(entry.name))
-    return pids
 
 
 def server_settings() -> dict[str, str]:
@@ -135,40 +100,23 @@ def server_settings() -> dict[str, str]:
     )
 
 
-def all_workers_up(server: Server, *, count: int) -> bool:
-    return len(worker_pids(server, count)) == count
-
-
 @dataclass
 class Topologies:
     one: Workers  # one worker
     two: Workers  # two one-worker processes, connections spread in turn
-    shared: Workers  # `uvicorn --workers 2`: two workers on one port
 
 
 @contextmanager
 def servers() -> Iterator[Topologies]:
-    """The three ways of serving, stopped (with their workers) however the
-    block ends."""
+    """One worker, and two, stopped however the block ends."""
     settings = server_settings()
     ports = iter(PORTS)
     with ExitStack() as stack:
 
-        def start(workers: int) -> Server:
-            return stack.enter_context(
-                serving(
-                    settings,
-                    port=next(ports),
-                    workers=workers,
-                    ready=partial(all_workers_up, count=workers),
-                )
-            )
+        def start() -> Server:
+            return stack.enter_context(serving(settings, port=next(ports)))
 
-        yield Topologies(
-            one=Workers([start(1)]),
-            two=Workers([start(1), start(1)]),
-            shared=Workers([start(2)], per_server=2),
-        )
+        yield Topologies(one=Workers([start()]), two=Workers([start(), start()]))
 
 
 async def _load(workers: Workers, token: str, requests: int) -> float:
@@ -208,10 +156,8 @@ async def _load(workers: Workers, token: str, requests: int) -> float:
 
 
 def warm_up(server: Workers, token: str) -> None:
-    """W requests until every worker has served some: on one port the kernel
-    hands each keep-alive connection to whichever worker accepts it first, so a
-    fixed number of requests may leave a worker cold (its first requests pay
-    for imports and caches) for the first timed round."""
+    """W requests until every worker has spent some CPU on them, so that no
+    timed round pays for a worker's first requests (imports, caches)."""
     start = server.cpu_seconds()
     load(server, token, SERVER_WARMUPS)
     for _ in range(WARMUP_BATCHES):
@@ -229,13 +175,9 @@ def load(server: Workers, token: str, requests: int) -> float:
 
 def bench_servers(*, token: str) -> list[Row]:
     """B5 and B6 against real uvicorn processes."""
-    progress("B5: starting uvicorn: 1 worker; 2 one-worker processes; --workers 2")
+    progress("B5: starting uvicorn: 1 worker; 2 one-worker processes")
     with servers() as running:
-        topologies = {
-            "1 worker": running.one,
-            "2 workers": running.two,
-            "--workers 2": running.shared,
-        }
+        topologies = {"1 worker": running.one, "2 workers": running.two}
         for workers in topologies.values():
             warm_up(workers, token)
         # Rounds in turn, each topology first in its turn.
@@ -254,7 +196,6 @@ def bench_servers(*, token: str) -> list[Row]:
                 )
             )
         one, two = median(running.one.rates), median(running.two.rates)
-        shared = median(running.shared.rates)
         b5 = two / one
         # B6 on the two workers, counting the requests B5 sent them.
         workers = running.two
@@ -281,12 +222,6 @@ def bench_servers(*, token: str) -> list[Row]:
             b5,
             f">= {B5_TARGET_RATIO:.1f}x",
             verdict(b5 >= B5_TARGET_RATIO),
-        ),
-        Row(
-            "B5 one port",
-            f"uvicorn --workers 2 (the kernel spreads connections) {shared:.1f} "
-            f"req/s against 1 worker; {rounds}",
-            shared / one,
         ),
         Row(
             "B6",
