@@ -19,7 +19,7 @@ Fields of object and list types (an edge's `node`, a version's `historyUser`
 and `changes`) keep graphql-core's completion, but skip strawberry's resolver
 machinery (its `Info`, argument conversion and extension chain) where that
 machinery would only call what the short path calls itself: an attribute, a
-relation already loaded with its object, or a resolver marked `runs_no_query`
+relation already loaded with its object, or a resolver marked `plain_when`
 that takes nothing but the object, given no arguments.
 """
 
@@ -32,7 +32,7 @@ import operator
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from django.db.models import FileField, QuerySet
 from django.db.models.fields.related_descriptors import ForwardManyToOneDescriptor
@@ -60,12 +60,14 @@ from strawberry.types.fields.resolver import (
     ROOT_PARAMSPEC,
     SELF_PARAMSPEC,
 )
+from strawberry_django.fields.base import StrawberryDjangoFieldBase
 from strawberry_django.fields.field import StrawberryDjangoField
 
 # What a short read returns when the field must go the ordinary way.
 ORDINARY: Any = object()
 # A short read: the source object in, the coerced value (or ORDINARY) out.
 Read = Callable[[Any], Any]
+Resolver = TypeVar("Resolver", bound=Callable[..., Any])
 
 # Where a field keeps its plans, by class of source object.
 PLANS_ATTRIBUTE = "_lean_plans"
@@ -118,22 +120,47 @@ def _loaded_reader(definition: Any, source_class: type) -> Read | None:
     return definition.loaded_read(read) if own_result else read
 
 
+class PlainResultError(TypeError):
+    """A resolver marked `plain_when` returned what strawberry-django would go
+    on to work on."""
+
+
+def plain_when(ready: Callable[[Any], bool]) -> Callable[[Resolver], Resolver]:
+    """Mark the resolver of a strawberry-django field as one that, called on an
+    object for which `ready(object)` holds, needs no `Info`, runs no query and
+    returns the field's value itself: never a query set, a manager or an
+    awaitable, which strawberry-django would go on to filter or await. The
+    short path then calls it directly (see `_resolver_reader`); on other
+    objects the field goes the ordinary way."""
+
+    def mark(resolver: Resolver) -> Resolver:
+        resolver.plain_when = ready  # type: ignore[attr-defined]
+        return resolver
+
+    return mark
+
+
 def _resolver_reader(definition: Any, field: GraphQLField) -> Read | None:
-    """A strawberry-django field whose resolver is marked `runs_no_query` and
+    """A strawberry-django field whose resolver is marked `plain_when` and
     takes only the object (as `self` or `root`), never an `Info`: called with
     the object alone, as strawberry calls it when the document gives it no
-    arguments (and the schema gives them no defaults). What it returns is the
-    field's value unless it is a manager, a query set or an awaitable, which
-    strawberry-django goes on to work on: those go the ordinary way."""
+    arguments (and the schema gives them no defaults), on the objects its mark
+    says are ready; the others go the ordinary way."""
     resolver = definition.base_resolver
+    field_class = type(definition)
     if (
         resolver is None
-        or type(definition).get_result is not StrawberryDjangoField.get_result
+        or field_class.get_result is not StrawberryDjangoField.get_result
+        or field_class.resolver is not StrawberryDjangoFieldBase.resolver
+        or field_class.safe_resolver is not StrawberryDjangoFieldBase.safe_resolver
         or definition.extensions
         or definition.is_async
         or resolver.is_async
-        or not getattr(resolver.wrapped_func, "is_async_safe", False)
     ):
+        return None
+    function = resolver.wrapped_func
+    ready = getattr(function, "plain_when", None)
+    if ready is None:
         return None
     reserved = resolver.reserved_parameters
     if reserved.get(INFO_PARAMSPEC) is not None or reserved.get(PARENT_PARAMSPEC):
@@ -145,7 +172,6 @@ def _resolver_reader(definition: Any, field: GraphQLField) -> Read | None:
         return None
     # As strawberry's `get_arguments` passes the object: first for `self`,
     # by name for `root`.
-    function = resolver.wrapped_func
     call: Read
     if self_parameter is not None and root_parameter is None:
         call = function
@@ -159,13 +185,16 @@ def _resolver_reader(definition: Any, field: GraphQLField) -> Read | None:
         return None
 
     def read(source: Any) -> Any:
+        if not ready(source):
+            return ORDINARY
         result = call(source)
         if isinstance(result, BaseManager | QuerySet) or inspect.isawaitable(result):
-            # strawberry-django filters, optimizes or awaits what the
-            # resolver returned: the ordinary way calls it again.
             if inspect.iscoroutine(result):
                 result.close()
-            return ORDINARY
+            raise PlainResultError(
+                f"{resolver.name} is marked plain_when but returned "
+                f"{type(result).__name__}"
+            )
         return result
 
     return read
@@ -263,6 +292,9 @@ class FieldPlan:
     raw: Read | None
 
 
+NO_PLAN = FieldPlan(leaf=None, raw=None)
+
+
 def field_plan(
     field: GraphQLField, source_class: type, *, resolvers: bool
 ) -> FieldPlan:
@@ -274,10 +306,14 @@ def field_plan(
         plans = vars(field).setdefault(PLANS_ATTRIBUTE, {})
     made = plans.get(source_class)
     if made is None:
-        made = plans[source_class] = FieldPlan(
-            leaf=plan(field, source_class),
-            raw=plan_raw(field, source_class, resolvers=resolvers),
-        )
+        try:
+            made = FieldPlan(
+                leaf=plan(field, source_class),
+                raw=plan_raw(field, source_class, resolvers=resolvers),
+            )
+        except Exception:  # e.g. a class attribute that raises when read
+            made = NO_PLAN
+        plans[source_class] = made
     return made
 
 
@@ -296,7 +332,6 @@ def resolvers_callable_directly(schema: GraphQLSchema) -> bool:
 # schema has no such field) and how it is executed.
 TYPENAME: Any = object()
 Planned = tuple[str, FieldDetailsList, Any, FieldPlan]
-NO_PLAN = FieldPlan(leaf=None, raw=None)
 
 
 class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):

@@ -33,7 +33,7 @@ from history.tracking import (
 )
 from schema.context import viewer_of
 from schema.errors import RequestErrorCode
-from schema.execution import ORDINARY, Read
+from schema.execution import ORDINARY, Read, plain_when
 from schema.ids import pk_of
 from schema.limits import list_bound
 from schema.permissions import can_view_history
@@ -146,6 +146,12 @@ class FieldChangeType:
 STORED_DIFF_COLUMNS = frozenset({"history_changes", "history_segments"})
 # The most names `changes(fields:)` takes: more than any model has fields.
 MAX_CHANGES_FIELDS = 100
+
+
+def stored_diff_loaded(record: Any) -> bool:
+    """Whether a version's stored diff was loaded with it: `changes` then
+    reads it without a query."""
+    return STORED_DIFF_COLUMNS.issubset(vars(record))
 
 
 def field_changes(changes: list[diff.FieldChange]) -> list[FieldChangeType]:
@@ -331,6 +337,7 @@ class Version(relay.Node):
         metadata=list_bound(MAX_CHANGES),
     )
     @runs_no_query
+    @plain_when(stored_diff_loaded)
     def changes(
         self,
         fields: Annotated[
@@ -350,13 +357,9 @@ class Version(relay.Node):
                 extensions={"code": RequestErrorCode.BAD_USER_INPUT.value},
             )
         wanted = None if fields is None else {to_snake_case(name) for name in fields}
-        # What `get_deferred_fields()` would say of these two, without walking
-        # every field of the model.
-        deferred = {
-            column for column in STORED_DIFF_COLUMNS if column not in vars(self)
-        }
-        if not deferred:
+        if stored_diff_loaded(self):
             return stored_changes(self, wanted)
+        deferred = STORED_DIFF_COLUMNS.difference(vars(self))
 
         # Not loaded up front (e.g. `changes` selected twice with different
         # arguments): read them without blocking the event loop.

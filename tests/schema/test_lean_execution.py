@@ -4,6 +4,7 @@ is taken only where it can be."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import Counter
 from decimal import Decimal
@@ -17,10 +18,11 @@ from graphql import Undefined
 from strawberry.extensions import SchemaExtension
 from strawberry.schema import schema_converter
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry_django.fields.field import StrawberryDjangoField
 
 from products.models import Category, Product
 from products.services import product_create, product_delete, product_update
-from schema.execution import LeanExecutionContext
+from schema.execution import LeanExecutionContext, plain_when
 from schema.history import runs_no_query
 from schema.root import schema
 from tests.factories import UserFactory
@@ -276,6 +278,13 @@ class Word:
     text: str
 
 
+CALLS: list[str] = []
+
+
+def always(_: Any) -> bool:
+    return True
+
+
 @strawberry_django.type(Category)
 class CategoryType:
     name: str
@@ -289,31 +298,57 @@ class ProductType:
 
     @strawberry_django.field
     @runs_no_query
+    @plain_when(always)
     def words(self) -> list[Word]:
         return [Word(text=word) for word in self.name.split()]
 
     @strawberry_django.field
     @runs_no_query
+    @plain_when(always)
     def words_by_root(root: Product) -> list[Word | None]:
         return [None if word == "of" else Word(text=word) for word in root.name.split()]
 
     @strawberry_django.field
     @runs_no_query
+    @plain_when(always)
     def broken(self) -> list[Word] | None:
         raise ValueError("no words")
 
     @strawberry_django.field
     @runs_no_query
+    @plain_when(always)
     def missing(self) -> Word:
         return None  # type: ignore[return-value]
 
     @strawberry_django.field
     @runs_no_query
     def later(self) -> Word:
+        """An awaitable, which strawberry-django awaits: not marked
+        `plain_when`, so the ordinary way."""
+        CALLS.append("later")
+
         async def word() -> Word:
             return Word(text="later")
 
         return word()  # type: ignore[return-value]
+
+    @strawberry_django.field
+    @runs_no_query
+    def threaded(self) -> list[Word]:
+        """Work in a thread, as `runs_no_query` allows."""
+
+        def work() -> list[Word]:
+            CALLS.append("threaded")
+            return [Word(text="threaded")]
+
+        return asyncio.get_running_loop().run_in_executor(None, work)  # type: ignore[return-value]
+
+    @strawberry_django.field
+    @runs_no_query
+    @plain_when(always)
+    def not_plain(self) -> list[ProductType]:
+        """Breaks its mark: a query set."""
+        return Product.objects.none()
 
     @classmethod
     def get_queryset(cls, queryset: Any, info: Any, **kwargs: Any) -> Any:
@@ -322,11 +357,14 @@ class ProductType:
     @strawberry_django.field
     @runs_no_query
     def others(self) -> list[ProductType]:
-        """A query set, which strawberry-django filters by `get_queryset`."""
-        return Product.objects.exclude(pk=self.pk).order_by("pk")  # type: ignore[attr-defined,return-value]
+        """A query set, which strawberry-django filters by `get_queryset`:
+        not marked `plain_when`, so the ordinary way."""
+        CALLS.append("others")
+        return Product.objects.exclude(pk=self.pk).order_by("pk")  # type: ignore[attr-defined]
 
     @strawberry_django.field
     @runs_no_query
+    @plain_when(always)
     def shorter(self, most: int | None = None) -> list[Word]:
         words = self.name.split()
         return [Word(text=word) for word in words[:most]]
@@ -342,16 +380,26 @@ class Shout(SchemaExtension):
         return value.upper() if isinstance(value, str) else value
 
 
-def run(query: str, **options: Any) -> tuple[Any, Any]:
-    """(data, errors as (message, path)) with the short path and without."""
+def run(
+    query: str,
+    query_type: type = Query,
+    *,
+    calls: list[list[str]] | None = None,
+    **options: Any,
+) -> tuple[Any, Any]:
+    """(data, errors as (message, path)) with the short path and without; the
+    resolvers' logged calls of each run go to `calls`."""
     answers = []
     for context in (LeanExecutionContext, ORDINARY):
+        CALLS.clear()
         test_schema = strawberry.Schema(
-            query=Query, execution_context_class=context, **options
+            query=query_type, execution_context_class=context, **options
         )
         result = test_schema.execute_sync(query)
         errors = [(error.message, error.path) for error in result.errors or []]
         answers.append((result.data, errors))
+        if calls is not None:
+            calls.append(list(CALLS))
     return answers[0], answers[1]
 
 
@@ -463,12 +511,119 @@ def test_object_fields_read_past_strawberry_answer_as_ordinary_execution_does(
     ]
 
 
-def test_an_awaitable_from_a_resolver_is_completed_the_ordinary_way():
+def test_awaitables_from_resolvers_are_awaited_once_the_ordinary_way():
+    """Resolvers not marked `plain_when` that return a coroutine, or a future
+    of work in a thread, are called once and awaited by strawberry-django."""
     answers = []
     for context in (LeanExecutionContext, ORDINARY):
+        CALLS.clear()
         test_schema = strawberry.Schema(query=Query, execution_context_class=context)
-        result = async_to_sync(test_schema.execute)("{ pot { name later { text } } }")
-        answers.append((result.data, result.errors))
+        result = async_to_sync(test_schema.execute)(
+            "{ pot { name later { text } threaded { text } } }"
+        )
+        answers.append((result.data, result.errors, sorted(CALLS)))
 
-    expected = {"pot": {"name": "Pot", "later": {"text": "later"}}}
-    assert answers[0] == answers[1] == (expected, None)
+    expected = {
+        "pot": {
+            "name": "Pot",
+            "later": {"text": "later"},
+            "threaded": [{"text": "threaded"}],
+        }
+    }
+    assert answers[0] == answers[1] == (expected, None, ["later", "threaded"])
+
+
+def test_a_query_set_from_a_resolver_is_filtered_once_the_ordinary_way(editor):
+    for name in ("Cup", "Hidden pan"):
+        product_create(data={"name": name, "price": "2.00"}, actor=editor)
+    calls: list[list[str]] = []
+
+    lean, ordinary = run("{ products { name others { name } } }", calls=calls)
+
+    assert lean == ordinary
+    assert lean[0]["products"][0] == {"name": "Cup", "others": []}
+    assert calls == [["others", "others"]] * 2  # once per product, each way
+
+
+def test_a_resolver_that_breaks_its_plain_when_mark_is_an_error_of_its_field(
+    editor,
+):
+    product_create(data={"name": "Cup", "price": "2.00"}, actor=editor)
+
+    lean, _ = run("{ products { name notPlain { name } } }")
+
+    assert lean == (
+        {"products": [None]},
+        [
+            (
+                "not_plain is marked plain_when but returned TrackedQuerySet",
+                ["products", 0, "notPlain"],
+            )
+        ],
+    )
+
+
+class TaggedField(StrawberryDjangoField):
+    """Adds a word to what its resolver returns: strawberry-django's
+    `get_result` calls `resolver`, which this overrides."""
+
+    def resolver(self, source: Any, info: Any, args: Any, kwargs: Any) -> Any:
+        return [*super().resolver(source, info, args, kwargs), Word(text="tagged")]
+
+
+@strawberry_django.type(Product)
+class TaggedProductType:
+    @strawberry_django.field(field_cls=TaggedField)
+    @runs_no_query
+    @plain_when(always)
+    def words(self) -> list[Word]:
+        return [Word(text=word) for word in self.name.split()]  # type: ignore[attr-defined]
+
+
+class Raising:
+    """An attribute that raises when read from the class."""
+
+    def __get__(self, instance: Any, owner: Any) -> Any:
+        if instance is None:
+            raise ValueError("not on the class")
+        return [Word(text="x")]
+
+
+class Box:
+    words = Raising()
+    name = "box"
+
+
+@strawberry.type
+class BoxType:
+    name: str
+    words: list[Word] | None = strawberry_django.field()
+
+
+@strawberry.type
+class OtherQuery:
+    @strawberry.field
+    def tagged(self) -> list[TaggedProductType]:
+        return [Product(name="Cup")]  # type: ignore[list-item]
+
+    @strawberry.field
+    def boxes(self) -> list[BoxType | None]:
+        return [Box()]  # type: ignore[list-item]
+
+
+def test_a_field_class_with_a_resolver_of_its_own_goes_the_ordinary_way():
+    lean, ordinary = run("{ tagged { words { text } } }", OtherQuery)
+
+    assert lean == ordinary
+    assert lean == ({"tagged": [{"words": [{"text": "Cup"}, {"text": "tagged"}]}]}, [])
+
+
+def test_a_class_attribute_that_raises_when_planning_goes_the_ordinary_way():
+    lean, ordinary = run("{ boxes { name words { text } } }", OtherQuery)
+
+    assert lean == ordinary
+    data, errors = lean
+    # strawberry-django reads the attribute from the class too: its error,
+    # at the field's path, with the sibling fields kept.
+    assert data == {"boxes": [{"name": "box", "words": None}]}
+    assert errors == [("not on the class", ["boxes", 0, "words"])]
