@@ -6,9 +6,8 @@ from __future__ import annotations
 import datetime
 import functools
 import inspect
-from collections.abc import Callable
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 import strawberry_django
@@ -33,7 +32,7 @@ from history.tracking import (
 )
 from schema.context import viewer_of
 from schema.errors import RequestErrorCode
-from schema.execution import ORDINARY, Read, plain_when
+from schema.execution import ORDINARY, Read, Resolver, plain_when
 from schema.ids import pk_of
 from schema.limits import list_bound
 from schema.permissions import can_view_history
@@ -41,8 +40,6 @@ from schema.users import UserType
 
 # A model field's API name; there are only so many field names.
 api_name = functools.cache(to_camel_case)
-
-Resolver = TypeVar("Resolver", bound=Callable[..., Any])
 
 if TYPE_CHECKING:
     from schema.changesets import ChangesetType

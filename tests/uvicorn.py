@@ -12,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,9 +81,7 @@ def _read(log: IO[str]) -> str:
     return log.read()
 
 
-def _wait_until_answering(
-    server: Server, log: IO[str], ready: Callable[[Server], bool]
-) -> None:
+def _wait_until_answering(server: Server, log: IO[str]) -> None:
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
@@ -94,7 +92,7 @@ def _wait_until_answering(
             response = httpx.post(
                 f"{server.url}/graphql/", json={"query": "{ __typename }"}, timeout=5
             )
-            if response.status_code == 200 and ready(server):
+            if response.status_code == 200:
                 return
         time.sleep(0.2)
     raise ServerDidNotStart(
@@ -121,10 +119,9 @@ def serving(
     port: int | None = None,
     workers: int = 1,
     options: Sequence[str] = ("--no-access-log",),
-    ready: Callable[[Server], bool] = lambda server: True,
 ) -> Iterator[Server]:
     """uvicorn with `workers` workers in the environment `settings`, on `port`
-    (else a free one), answering a trivial query (and `ready(server)`) before the
+    (else a free one), answering a trivial query before the
     block runs. Its log is in `Server.log` after the block."""
     port = free_port() if port is None else port
     command = [
@@ -153,7 +150,7 @@ def serving(
         )
         server = Server(process=process, url=f"http://{HOST}:{port}")
         try:
-            _wait_until_answering(server, log, ready)
+            _wait_until_answering(server, log)
             yield server
         finally:
             _stop(process)

@@ -100,15 +100,9 @@ def server_settings() -> dict[str, str]:
     )
 
 
-@dataclass
-class Topologies:
-    one: Workers  # one worker
-    two: Workers  # two one-worker processes, connections spread in turn
-
-
 @contextmanager
-def servers() -> Iterator[Topologies]:
-    """One worker, and two, stopped however the block ends."""
+def servers() -> Iterator[dict[str, Workers]]:
+    """One worker, and two, by name; stopped however the block ends."""
     settings = server_settings()
     ports = iter(PORTS)
     with ExitStack() as stack:
@@ -116,7 +110,7 @@ def servers() -> Iterator[Topologies]:
         def start() -> Server:
             return stack.enter_context(serving(settings, port=next(ports)))
 
-        yield Topologies(one=Workers([start()]), two=Workers([start(), start()]))
+        yield {"1 worker": Workers([start()]), "2 workers": Workers([start(), start()])}
 
 
 async def _load(workers: Workers, token: str, requests: int) -> float:
@@ -176,8 +170,7 @@ def load(server: Workers, token: str, requests: int) -> float:
 def bench_servers(*, token: str) -> list[Row]:
     """B5 and B6 against real uvicorn processes."""
     progress("B5: starting uvicorn: 1 worker; 2 one-worker processes")
-    with servers() as running:
-        topologies = {"1 worker": running.one, "2 workers": running.two}
+    with servers() as topologies:
         for workers in topologies.values():
             warm_up(workers, token)
         # Rounds in turn, each topology first in its turn.
@@ -195,10 +188,11 @@ def bench_servers(*, token: str) -> list[Row]:
                     for name, workers in topologies.items()
                 )
             )
-        one, two = median(running.one.rates), median(running.two.rates)
+        one = median(topologies["1 worker"].rates)
+        two = median(topologies["2 workers"].rates)
         b5 = two / one
         # B6 on the two workers, counting the requests B5 sent them.
-        workers = running.two
+        workers = topologies["2 workers"]
         load(workers, token, max(MEMORY_EARLY - workers.served, 0))
         early = workers.rss_mb()
         early_served = workers.served
