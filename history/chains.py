@@ -32,9 +32,8 @@ import functools
 import hashlib
 import json
 import uuid
-from collections.abc import Iterable, Mapping
-from decimal import Decimal
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, cast
 
 from django.db import models
 
@@ -80,33 +79,71 @@ def canonical_value(field: models.Field[Any, Any], value: Any) -> Any:
     assigned or read back from either database."""
     if value is None:
         return None
+    return canonicalizer(field)(value)
+
+
+@functools.cache
+def canonicalizer(field: models.Field[Any, Any]) -> Callable[[Any], Any]:
+    """`canonical_value` of one field, for a value that is not None: the
+    field's kind is looked at once, not for every value."""
     if isinstance(field, models.ForeignKey):
-        return canonical_value(field.target_field, value)
+        return canonicalizer(field.target_field)
     if isinstance(field, models.JSONField):
-        return value
+        return _same
     if isinstance(field, models.BooleanField):
-        return bool(value)
+        return bool
     if isinstance(field, models.DecimalField):
-        return canonical_text(field, value)
+        return functools.partial(canonical_text, field)
     if isinstance(field, models.FloatField):
-        return float(value)
+        return float
     if isinstance(field, models.IntegerField | models.AutoField):
-        return int(value)
+        return int
     if isinstance(field, models.DateTimeField):
-        if isinstance(value, str):
-            value = datetime.datetime.fromisoformat(value)
-        if value.tzinfo is not None:
-            value = value.astimezone(datetime.UTC)
-        return value.isoformat(timespec="microseconds")
+        return _moment
     if isinstance(field, models.DateField | models.TimeField):
-        return value.isoformat() if not isinstance(value, str) else value
+        return _iso
     if isinstance(field, models.UUIDField):
-        return str(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))
+        return _uuid
     if isinstance(field, models.GenericIPAddressField):
-        return str(field.get_prep_value(value))
-    if isinstance(value, Decimal):
-        return str(value)
-    return str(value)
+        return lambda value: str(field.get_prep_value(value))
+    return str
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _moment(value: Any) -> str:
+    if isinstance(value, str):
+        value = datetime.datetime.fromisoformat(value)
+    if value.tzinfo is not None:
+        value = value.astimezone(datetime.UTC)
+    return cast(str, value.isoformat(timespec="microseconds"))
+
+
+def _iso(value: Any) -> str:
+    return value if isinstance(value, str) else cast(str, value.isoformat())
+
+
+def _uuid(value: Any) -> str:
+    return str(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))
+
+
+# The converters of each tuple of fields given, by the tuple's id; the tuple
+# is kept with them, so its id is not reused while they are.
+_CONVERTERS: dict[int, tuple[Any, list[tuple[str, Callable[[Any], Any]]]]] = {}
+
+
+def _converters(
+    fields: tuple[models.Field[Any, Any], ...],
+) -> list[tuple[str, Callable[[Any], Any]]]:
+    entry = _CONVERTERS.get(id(fields))
+    if entry is None or entry[0] is not fields:
+        if len(_CONVERTERS) >= 64:
+            _CONVERTERS.clear()
+        entry = (fields, [(field.attname, canonicalizer(field)) for field in fields])
+        _CONVERTERS[id(fields)] = entry
+    return entry[1]
 
 
 def canonical_content(
@@ -114,11 +151,18 @@ def canonical_content(
 ) -> dict[str, Any]:
     """What a version's hash covers: the tracked model's label and every hashed
     column that is not null, by column name."""
+    converters = (
+        _converters(fields)
+        if isinstance(fields, tuple)
+        else [(field.attname, canonicalizer(field)) for field in fields]
+    )
     content: dict[str, Any] = {"model": label}
-    for field in fields:
-        value = canonical_value(field, getattr(version, field.attname))
+    for attname, convert in converters:
+        value = getattr(version, attname)
         if value is not None:
-            content[field.attname] = value
+            value = convert(value)
+            if value is not None:
+                content[attname] = value
     return content
 
 

@@ -86,6 +86,10 @@ def assign_fields(
                 for name in nulls
             }
         )
+    if instance.pk is None:
+        for name, value in data.items():
+            setattr(instance, name, value)
+        return True
     fields = [
         cast("models.Field[Any, Any]", model._meta.get_field(name)) for name in data
     ]
@@ -93,7 +97,7 @@ def assign_fields(
     for name, value in data.items():
         setattr(instance, name, value)
     after = [canonical_text(f, getattr(instance, f.attname)) for f in fields]
-    return instance.pk is None or before != after
+    return before != after
 
 
 def check_fields(model: type[models.Model], fields: Iterable[str] | None) -> list[str]:

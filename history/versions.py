@@ -9,6 +9,7 @@ facts and no version is changed once written.
 from __future__ import annotations
 
 import datetime
+import functools
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, cast
 
@@ -98,7 +99,7 @@ def as_stored(version: Any) -> None:
     text) is taken in the default time zone, as Django saves it. Validated
     values (the services') are unchanged.
     """
-    for field in type(version)._meta.concrete_fields:
+    for field in _converted_fields(cast(Any, type(version))):
         value = getattr(version, field.attname)
         if value is None:
             continue
@@ -111,7 +112,9 @@ def as_stored(version: Any) -> None:
                     field.attname,
                     number.quantize(places, rounding=ROUND_HALF_UP),
                 )
-        elif isinstance(field, models.DateTimeField):
+        elif type(value) is datetime.datetime and value.tzinfo is not None:
+            continue  # stored as it is
+        else:
             moment = field.to_python(value)
             if (
                 isinstance(moment, datetime.datetime)
@@ -120,6 +123,18 @@ def as_stored(version: Any) -> None:
             ):
                 moment = timezone.make_aware(moment, timezone.get_default_timezone())
             setattr(version, field.attname, moment)
+
+
+@functools.cache
+def _converted_fields(
+    model: type[models.Model],
+) -> tuple[models.Field[Any, Any], ...]:
+    """The columns of `model` whose values `as_stored` converts."""
+    return tuple(
+        field
+        for field in model._meta.concrete_fields
+        if isinstance(field, models.DecimalField | models.DateTimeField)
+    )
 
 
 def complete_version(
