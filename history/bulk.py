@@ -5,19 +5,22 @@ statements and record one version of each with `record_bulk_versions`: the
 versions are built here (as simple-history's `bulk_history_create` builds
 them), completed by `complete_version` like a single save's (diff against the
 object's previous version, related-object snapshot, search text, request
-context, changeset, hash chain) and inserted once, in one `bulk_create`. No
-version is changed after its INSERT, so history tables can refuse UPDATE.
+context, changeset, hash chain) and inserted once. No version is changed
+after its INSERT, so history tables can refuse UPDATE.
 
-A constant number of statements, whatever the number of objects (Django
-splits an INSERT into batches of `max_query_params` on SQLite). Bad arguments
-are refused before anything is written; the writes run in a transaction
-without a savepoint of its own, so a failure among them inside a caller's
-transaction rolls the whole of it back: nothing is half-written.
+Rows go in with `history.inserts.insert_new`: one `COPY` per table on
+PostgreSQL, `bulk_create` elsewhere. A constant number of statements, whatever
+the number of objects (Django splits an INSERT into batches of
+`max_query_params` on SQLite). Bad arguments are refused before anything is
+written; the writes run in a transaction without a savepoint of its own, so a
+failure among them inside a caller's transaction rolls the whole of it back:
+nothing is half-written.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import operator
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, cast
 
 from django.db import models, transaction
@@ -25,6 +28,7 @@ from django.utils import timezone
 
 from history.changesets import changeset_scope
 from history.context import current_request_context
+from history.inserts import insert_new
 from history.managers import tracked_bulk
 from history.selectors import history_latest_many
 from history.state import related_snapshots_and_rows
@@ -58,7 +62,7 @@ def record_bulk_versions(
     versions share one date, `actor` (None or an anonymous user: no user) and
     `reason`; the object's previous versions are read in one query (none for
     CREATED ones), and the versions and their many-to-many rows are inserted
-    in one `bulk_create` each, inside the open changeset or a new one.
+    with one `insert_new` each, inside the open changeset or a new one.
 
     Callers hold the objects' locks (`history.locks.lock_objects`) when the
     versions are UPDATED ones, so that each extends its object's chain from
@@ -96,21 +100,18 @@ def record_bulk_versions(
         context = current_request_context()
         user = actor if actor is not None and actor.is_authenticated else None
         date = timezone.now()
-        with_relation = hasattr(history_model, "history_relation")
+        new_version = _version_maker(
+            history_model,
+            {
+                "history_date": date,
+                "history_type": history_type,
+                "history_change_reason": reason,
+            },
+        )
         versions = []
         for instance in instances:
-            version = history_model(
-                history_date=date,
-                history_type=history_type,
-                history_user=user,
-                history_change_reason=reason,
-                **{
-                    field.attname: getattr(instance, field.attname)
-                    for field in history_model.tracked_fields
-                },
-            )
-            if with_relation:
-                version.history_relation_id = instance.pk
+            version = new_version(instance)
+            version.history_user = user
             complete_version(
                 model=model,
                 version=version,
@@ -119,16 +120,61 @@ def record_bulk_versions(
                 context=context,
             )
             versions.append(version)
-        history_model.objects.bulk_create(versions)
+        insert_new(history_model, versions)
         for field in m2m_fields(model):
             # The rows the snapshots were read from: the objects' rows now.
             history_m2m = m2m_history_model(model, field)
-            history_m2m.objects.bulk_create(
-                history_m2m(history=version, **row)
-                for instance, version in zip(instances, versions, strict=True)
-                for row in rows[instance.pk][field.name]
+            insert_new(
+                history_m2m,
+                [
+                    history_m2m(history=version, **row)
+                    for instance, version in zip(instances, versions, strict=True)
+                    for row in rows[instance.pk][field.name]
+                ],
             )
     return versions
+
+
+def _version_maker(
+    history_model: Any, common: dict[str, Any]
+) -> Callable[[models.Model], Any]:
+    """How to build the version of one object: its tracked values, the
+    `common` columns by attname, the object's id in `history_relation` when
+    the historical model has one, and every other column's default, as the
+    model's keyword constructor would set them (given by position, which
+    Django sets without looking each field up)."""
+    tracked = {field.attname for field in history_model.tracked_fields}
+    relation = (
+        history_model._meta.get_field("history_relation").attname
+        if hasattr(history_model, "history_relation")
+        else None
+    )
+    # Per column: read from the object, or a value, or a default to call.
+    readers: list[tuple[Callable[[Any], Any] | None, Any]] = []
+    for field in history_model._meta.concrete_fields:
+        if field.attname in tracked:
+            readers.append((operator.attrgetter(field.attname), None))
+        elif field.attname == relation:
+            readers.append((operator.attrgetter("pk"), None))
+        elif field.attname in common:
+            readers.append((None, common[field.attname]))
+        elif field.has_default() and callable(field.default):
+            readers.append((None, field.get_default))  # a new value each time
+        else:
+            readers.append((None, field.get_default()))
+    calls = {index for index, (_, value) in enumerate(readers) if callable(value)}
+
+    def make(instance: models.Model) -> Any:
+        return history_model(
+            *[
+                read(instance)
+                if read is not None
+                else (value() if index in calls else value)
+                for index, (read, value) in enumerate(readers)
+            ]
+        )
+
+    return make
 
 
 def history_bulk_create(
@@ -139,8 +185,8 @@ def history_bulk_create(
     reason: str | None,
     m2m: Sequence[Mapping[str, Iterable[Any]]] | None = None,
 ) -> list[Any]:
-    """Create many objects of a tracked model with one INSERT, and one
-    CREATED version of each.
+    """Create many objects of a tracked model with one INSERT (a `COPY` on
+    PostgreSQL), and one CREATED version of each.
 
     The instances are validated by the caller. `m2m`, when given, holds for
     each instance (in the same order) its many-to-many values by field name
@@ -157,8 +203,9 @@ def history_bulk_create(
     if m2m is not None:
         _check_m2m(model, instances, m2m)
     with changeset_scope(), transaction.atomic(savepoint=False):
+        created = list(instances)
         with tracked_bulk():
-            created = model._default_manager.bulk_create(list(instances))
+            insert_new(model, created)
         if any(instance.pk is None for instance in created):
             raise RuntimeError(
                 f"{model._meta.label}: the database did not return the new "
@@ -247,11 +294,12 @@ def _add_m2m_rows(
         owner = f"{field.m2m_field_name()}_id"
         target = f"{field.m2m_reverse_field_name()}_id"
         columns = [f.attname for f in through._meta.concrete_fields]
-        rows = through._default_manager.bulk_create(
+        rows = [
             through(**{owner: instance.pk, target: pk})
             for instance, entry in zip(instances, values, strict=True)
             for pk in dict.fromkeys(entry.get(name, ()))
-        )
+        ]
+        insert_new(through, rows)
         for instance in instances:
             written[instance.pk][name] = []
         for row in rows:

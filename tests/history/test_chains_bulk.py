@@ -37,7 +37,7 @@ pytestmark = pytest.mark.django_db
 
 HistoricalProduct = Product.history.model
 STATEMENT = re.compile(
-    r"^(?:(?P<insert>INSERT (?:OR IGNORE )?INTO)|(?P<update>UPDATE)|"
+    r"^(?:(?P<insert>INSERT (?:OR IGNORE )?INTO|COPY)|(?P<update>UPDATE)|"
     r'(?P<delete>DELETE FROM)|(?P<select>SELECT .*? FROM)) "(?P<table>\w+)"',
     re.DOTALL,
 )
@@ -50,7 +50,7 @@ def data_statements(queries: CaptureQueriesContext) -> list[tuple[str, str]]:
     for query in queries.captured_queries:
         match = STATEMENT.match(query["sql"])
         if match is None:
-            continue  # transaction control, advisory locks
+            continue  # transaction control, advisory locks, sequence draws
         verb = next(
             name for name in ("insert", "update", "delete", "select") if match[name]
         )
