@@ -20,7 +20,13 @@ history app's migrations) and, per tracked model, the triggers that call them
   wrote no version of its object. Every historical table carries a column
   `history_txid` that is not a Django field: its default,
   `txid_current()`, is the id of the top-level transaction that inserted the
-  version (savepoints included), which the check compares.
+  version (savepoints included), which the check compares. The trigger on
+  each table calls a function of that table's own
+  (`history_require_version__<table>`) that names its tables in its query,
+  so PostgreSQL plans the check once per session rather than once per
+  written row; the shared `history_require_version(tables...)`, which builds
+  the query from its arguments, is what guards were first installed with
+  (`CheckVersionsPerTable` moves a model's guards from it).
 - `history_checkpoint_append_only`, BEFORE UPDATE OR DELETE on the checkpoint
   table, refuses to change or delete a signed checkpoint.
 
@@ -35,6 +41,7 @@ what such a writer changes. SQLite has no guards.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -334,29 +341,107 @@ def install_statements(tables: GuardedTables, quote: Any) -> list[str]:
             f"CREATE TRIGGER {APPEND_ONLY} BEFORE UPDATE OR DELETE ON "
             f"{quote(table)} FOR EACH ROW EXECUTE FUNCTION {APPEND_ONLY}()"
         )
-    written = [(tables.tracked, tables.tracked_pk)] + [
+    for table, column in _written(tables):
+        statements += _table_check_statements(tables, table, column, quote)
+    return statements
+
+
+def _written(tables: GuardedTables) -> list[tuple[str, str]]:
+    """The tables whose writes need a version, with their column pointing at
+    the object."""
+    return [(tables.tracked, tables.tracked_pk)] + [
         (through, column) for through, column, _ in tables.m2m
     ]
-    for table, column in written:
-        arguments = ", ".join(
-            _literal(argument)
-            for argument in (tables.history, tables.history_pk, column, tables.tracked)
-        )
-        statements.append(
-            f"CREATE CONSTRAINT TRIGGER {REQUIRE_VERSION} "
-            f"AFTER INSERT OR UPDATE OR DELETE ON {quote(table)} "
-            "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
-            f"EXECUTE FUNCTION {REQUIRE_VERSION}({arguments})"
-        )
-    return statements
+
+
+def check_function_name(table: str) -> str:
+    """The name of the version check of one written table: `history_require_
+    version__<table>`, cut to PostgreSQL's 63 bytes with a digest of the
+    table's name when it is longer."""
+    name = f"{REQUIRE_VERSION}__{table}"
+    if len(name.encode()) <= 63:
+        return name
+    digest = hashlib.sha256(table.encode()).hexdigest()[:8]
+    return f"{name.encode()[:54].decode(errors='ignore')}_{digest}"
+
+
+def _table_check_statements(
+    tables: GuardedTables, table: str, column: str, quote: Any
+) -> list[str]:
+    """The version check of one written table: a function of its own, which
+    names its tables in its query (so PostgreSQL plans it once per session,
+    not once per row as the shared `history_require_version`'s dynamic query
+    is), and the deferred constraint trigger that calls it. Refuses what the
+    shared function refuses, with the same message."""
+    function = quote(check_function_name(table))
+    prefix = "" if table == tables.tracked else f"for {tables.tracked} "
+
+    def check(row: str) -> str:
+        return f"""IF NOT EXISTS (
+        SELECT 1 FROM {quote(tables.history)}
+        WHERE {quote(tables.history_pk)} = {row}.{quote(column)}
+          AND {TXID_COLUMN} = txid_current()
+    ) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'integrity_constraint_violation',
+            MESSAGE = format(
+                '%s row %s%s %s', TG_TABLE_NAME, {_literal(prefix)},
+                {row}.{quote(column)}, {_literal(UNVERSIONED_MESSAGE)}
+            );
+    END IF;"""
+
+    return [
+        f"""CREATE OR REPLACE FUNCTION {function}() RETURNS trigger
+LANGUAGE plpgsql AS $function$
+BEGIN
+    IF TG_OP <> 'DELETE' THEN
+        {check("NEW")}
+    END IF;
+    IF TG_OP = 'DELETE' THEN
+        {check("OLD")}
+    ELSIF TG_OP = 'UPDATE' THEN
+        IF OLD.{quote(column)} IS DISTINCT FROM NEW.{quote(column)} THEN
+            {check("OLD")}
+        END IF;
+    END IF;
+    RETURN NULL;
+END;
+$function$""",
+        f"DROP TRIGGER IF EXISTS {REQUIRE_VERSION} ON {quote(table)}",
+        f"CREATE CONSTRAINT TRIGGER {REQUIRE_VERSION} "
+        f"AFTER INSERT OR UPDATE OR DELETE ON {quote(table)} "
+        "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
+        f"EXECUTE FUNCTION {function}()",
+    ]
+
+
+def _shared_check_statements(
+    tables: GuardedTables, table: str, column: str, quote: Any
+) -> list[str]:
+    """The version check of one written table as guards were first installed:
+    the shared `history_require_version`, given the tables as arguments."""
+    arguments = ", ".join(
+        _literal(argument)
+        for argument in (tables.history, tables.history_pk, column, tables.tracked)
+    )
+    return [
+        f"DROP TRIGGER IF EXISTS {REQUIRE_VERSION} ON {quote(table)}",
+        f"CREATE CONSTRAINT TRIGGER {REQUIRE_VERSION} "
+        f"AFTER INSERT OR UPDATE OR DELETE ON {quote(table)} "
+        "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
+        f"EXECUTE FUNCTION {REQUIRE_VERSION}({arguments})",
+        f"DROP FUNCTION IF EXISTS {quote(check_function_name(table))}()",
+    ]
 
 
 def uninstall_statements(tables: GuardedTables, quote: Any) -> list[str]:
     """The SQL that removes what `install_statements` installed."""
-    statements = [
-        f"DROP TRIGGER IF EXISTS {REQUIRE_VERSION} ON {quote(table)}"
-        for table in (tables.tracked, *(through for through, _, _ in tables.m2m))
-    ]
+    statements = []
+    for table, _ in _written(tables):
+        statements += [
+            f"DROP TRIGGER IF EXISTS {REQUIRE_VERSION} ON {quote(table)}",
+            f"DROP FUNCTION IF EXISTS {quote(check_function_name(table))}()",
+        ]
     statements += [
         f"DROP TRIGGER IF EXISTS {APPEND_ONLY} ON {quote(table)}"
         for table in (tables.history, *(rows for _, _, rows in tables.m2m))
@@ -413,3 +498,36 @@ class InstallHistoryGuards(PostgreSQLOperation):
     @property
     def migration_name_fragment(self) -> str:
         return f"history_guards_{self.model_name.lower()}"
+
+
+class CheckVersionsPerTable(InstallHistoryGuards):
+    """Give each written table of one tracked model, guarded by an earlier
+    `InstallHistoryGuards`, a version check of its own (what
+    `InstallHistoryGuards` installs now) in place of the shared function's
+    (PostgreSQL only). The check refuses the same writes; its query is planned
+    once per session instead of once per written row. Reversible."""
+
+    def forwards_sql(
+        self, app_label: str, state: ProjectState, quote: Any
+    ) -> list[str]:
+        tables = self._tables(app_label, state)
+        statements = []
+        for table, column in _written(tables):
+            statements += _table_check_statements(tables, table, column, quote)
+        return statements
+
+    def backwards_sql(
+        self, app_label: str, state: ProjectState, quote: Any
+    ) -> list[str]:
+        tables = self._tables(app_label, state)
+        statements = []
+        for table, column in _written(tables):
+            statements += _shared_check_statements(tables, table, column, quote)
+        return statements
+
+    def describe(self) -> str:
+        return f"Check the versions of {self.model_name} per table (PostgreSQL)"
+
+    @property
+    def migration_name_fragment(self) -> str:
+        return f"version_checks_{self.model_name.lower()}"

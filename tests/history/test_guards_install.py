@@ -5,6 +5,7 @@ guards, and SQLite has none."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -13,12 +14,18 @@ import pytest
 from django.apps import apps
 from django.core.checks import Error
 from django.core.management import call_command
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.db.transaction import TransactionManagementError
 from simple_history.signals import pre_create_historical_record
 
 from history.checks import check_tracked_models_are_atomic
-from history.guards import GuardedTables, guarded_tables, sanctioned_prune
+from history.guards import (
+    UNVERSIONED_MESSAGE,
+    GuardedTables,
+    check_function_name,
+    guarded_tables,
+    sanctioned_prune,
+)
 from products.models import Product, Tag
 from products.services import product_create
 from tests.tracked.models import Note
@@ -146,8 +153,9 @@ def installed() -> dict[str, Any]:
         )
         functions = [row[0] for row in cursor.fetchall()]
         cursor.execute(
-            "SELECT tgrelid::regclass::text, tgname, tgconstraint <> 0 "
-            "FROM pg_trigger WHERE tgname LIKE %s ORDER BY 1, 2",
+            "SELECT tgrelid::regclass::text, tgname, tgconstraint <> 0, "
+            "tgfoid::regproc::text FROM pg_trigger WHERE tgname LIKE %s "
+            "ORDER BY 1, 2",
             [PREFIX],
         )
         triggers = cursor.fetchall()
@@ -160,22 +168,71 @@ def installed() -> dict[str, Any]:
 
 
 PREFIX = "history\\_%"
-GUARDS = {
+GUARDS: dict[str, list[Any]] = {
     "functions": [
         "history_append_only",
         "history_checkpoint_append_only",
         "history_require_version",
+        "history_require_version__products_category",
+        "history_require_version__products_product",
+        "history_require_version__products_product_tags",
+        "history_require_version__tracked_note",
     ],
     "triggers": [
-        ("history_checkpoint", "history_checkpoint_append_only", False),
-        ("products_category", "history_require_version", True),
-        ("products_historicalcategory", "history_append_only", False),
-        ("products_historicalproduct", "history_append_only", False),
-        ("products_historicalproduct_tags", "history_append_only", False),
-        ("products_product", "history_require_version", True),
-        ("products_product_tags", "history_require_version", True),
-        ("tracked_historicalnote", "history_append_only", False),
-        ("tracked_note", "history_require_version", True),
+        (
+            "history_checkpoint",
+            "history_checkpoint_append_only",
+            False,
+            "history_checkpoint_append_only",
+        ),
+        (
+            "products_category",
+            "history_require_version",
+            True,
+            "history_require_version__products_category",
+        ),
+        (
+            "products_historicalcategory",
+            "history_append_only",
+            False,
+            "history_append_only",
+        ),
+        (
+            "products_historicalproduct",
+            "history_append_only",
+            False,
+            "history_append_only",
+        ),
+        (
+            "products_historicalproduct_tags",
+            "history_append_only",
+            False,
+            "history_append_only",
+        ),
+        (
+            "products_product",
+            "history_require_version",
+            True,
+            "history_require_version__products_product",
+        ),
+        (
+            "products_product_tags",
+            "history_require_version",
+            True,
+            "history_require_version__products_product_tags",
+        ),
+        (
+            "tracked_historicalnote",
+            "history_append_only",
+            False,
+            "history_append_only",
+        ),
+        (
+            "tracked_note",
+            "history_require_version",
+            True,
+            "history_require_version__tracked_note",
+        ),
     ],
     "columns": [
         "products_historicalcategory",
@@ -205,6 +262,54 @@ def test_the_guards_migrations_install_and_remove_every_guard() -> None:
     finally:
         call_command("migrate", verbosity=0)
     assert installed() == GUARDS
+
+
+def refused_raw_insert() -> str:
+    """The refusal of a raw product INSERT at commit, its row id left out."""
+    with (
+        pytest.raises(IntegrityError, match="written without a version") as refusal,
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(RAW_INSERT)
+    return re.sub(r"row \d+ ", "row N ", str(refusal.value).splitlines()[0])
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_the_per_table_checks_refuse_what_the_shared_check_refused() -> None:
+    try:
+        call_command("migrate", "products", "0012", verbosity=0)
+        call_command("migrate", "tracked", "0002", verbosity=0)
+        shared = installed()
+        shared_refusal = refused_raw_insert()
+    finally:
+        call_command("migrate", verbosity=0)
+    assert installed() == GUARDS
+    # Back at 0012, every table was checked by the shared function.
+    assert shared["functions"] == GUARDS["functions"][:3]
+    assert [t for t in shared["triggers"] if t[1] == "history_require_version"] == [
+        (table, name, True, "history_require_version")
+        for table, name, _, _ in GUARDS["triggers"]
+        if name == "history_require_version"
+    ]
+    assert (
+        refused_raw_insert()
+        == shared_refusal
+        == ("products_product row N " + UNVERSIONED_MESSAGE)
+    )
+    assert not Product.objects.exists()
+
+
+def test_a_long_table_name_gets_a_check_function_name_postgresql_takes() -> None:
+    long = "app_" + "x" * 70
+    names = {check_function_name(long), check_function_name(long + "y")}
+
+    assert len(names) == 2
+    assert all(len(name.encode()) <= 63 for name in names)
+    assert check_function_name("products_product") == (
+        "history_require_version__products_product"
+    )
 
 
 @pytest.mark.skipif(
