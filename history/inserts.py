@@ -35,9 +35,17 @@ def insert_new(
     """INSERT `objs`, new instances of `model`, in as few statements as the
     database allows, and set their primary keys.
 
-    Values are prepared by each field (`pre_save`, then `get_db_prep_save`),
-    as `bulk_create` prepares them. On databases other than PostgreSQL this is
-    the default manager's `bulk_create`.
+    Objects are checked and values prepared as `bulk_create` checks and
+    prepares them: related objects must be saved, and each value goes through
+    its field (`pre_save`, then `get_db_prep_save`) unless it already is what
+    the column takes. On databases other than PostgreSQL this is the default
+    manager's `bulk_create`.
+
+    Raises:
+        ValueError: an object given twice, an unsaved related object, a
+            value that is an expression; nothing is written.
+        ValidationError: a value its field cannot take (as `bulk_create`).
+        DatabaseError: the database refused a row; nothing is written.
     """
     if not objs:
         return
@@ -53,6 +61,14 @@ def insert_new(
     meta = model._meta
     pk = meta.pk
     assert pk is not None
+    if len({id(obj) for obj in objs}) != len(objs):
+        raise ValueError(f"{meta.label}: one object is given twice.")
+    for obj in objs:
+        # What bulk_create checks and fills first: a key with a default, and
+        # related objects (refused unsaved; their keys taken if saved since).
+        if obj.pk is None:
+            obj.pk = pk.get_pk_value_on_save(obj)
+        cast(Any, obj)._prepare_related_fields_for_save(operation_name="bulk_create")
     missing = [obj for obj in objs if obj.pk is None]
     if missing:
         if not isinstance(pk, AutoFieldMixin):
@@ -140,11 +156,14 @@ def _preparer(
     if plain is None:
         return prepare
     aware = plain == (datetime.datetime,)
+    number = plain == (Decimal,)
 
     def read(obj: models.Model) -> Any:
         value = getattr(obj, attname)
         if value is None or (
-            type(value) in plain and not (aware and value.tzinfo is None)
+            type(value) in plain
+            and not (aware and value.tzinfo is None)
+            and not (number and not value.is_finite())  # the field refuses those
         ):
             return value
         return prepare(obj)
@@ -156,6 +175,7 @@ def _copy(sql: str, rows: list[tuple[Any, ...]], many: bool, context: Any) -> No
     """The executor of a `COPY ... FROM STDIN` of `rows`, for
     `CursorWrapper._execute_with_wrappers`."""
     wrapper = context["cursor"]
+    wrapper.db.validate_no_broken_transaction()  # as every other statement
     with wrapper.db.wrap_database_errors, wrapper.cursor.copy(sql) as copy:
         for row in rows:
             copy.write_row(row)
