@@ -17,7 +17,12 @@ from simple_history.signals import pre_create_historical_record
 
 from history.revert import history_revert
 from products.models import Product, Tag
-from products.services import product_create, product_delete, product_update
+from products.services import (
+    product_create,
+    product_delete,
+    product_import_rows,
+    product_update,
+)
 from tests.helpers import run_together, slow_version_writes
 from tests.history.chain_oracle import chain_problems
 
@@ -174,4 +179,36 @@ def test_a_plain_tag_change_racing_an_update_keeps_one_chain() -> None:
         {"id": pk, "label": name}
         for pk, name in Tag.objects.order_by("pk").values_list("pk", "name")
     ]
+    assert chain_problems() == []
+
+
+def test_concurrent_imports_each_write_their_products_and_versions() -> None:
+    # Each import draws its keys from the sequences before its COPY
+    # (history.inserts): the keys of two imports at once interleave, never
+    # collide, and every product gets the one version of its own import.
+    def rows(name: str) -> list[dict[str, Any]]:
+        return [{"name": f"{name} {n}", "price": "1.00"} for n in range(300)]
+
+    results = run_together(
+        *(
+            (
+                lambda name=name: product_import_rows(
+                    rows=rows(name), actor=None, reason=name
+                )
+            )
+            for name in ("first", "second", "third")
+        )
+    )
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    for name, created in zip(("first", "second", "third"), results, strict=True):
+        pks = [product.pk for product in created]
+        assert pks == sorted(pks)
+        assert [p.name for p in Product.objects.filter(pk__in=pks).order_by("pk")] == [
+            row["name"] for row in rows(name)
+        ]
+        versions = HistoricalProduct.objects.filter(id__in=pks)
+        assert versions.count() == 300
+        assert {v.history_change_reason for v in versions} == {name}
+    assert Product.objects.count() == 900
     assert chain_problems() == []
