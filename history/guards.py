@@ -42,7 +42,7 @@ what such a writer changes. SQLite has no guards.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -341,9 +341,18 @@ def install_statements(tables: GuardedTables, quote: Any) -> list[str]:
             f"CREATE TRIGGER {APPEND_ONLY} BEFORE UPDATE OR DELETE ON "
             f"{quote(table)} FOR EACH ROW EXECUTE FUNCTION {APPEND_ONLY}()"
         )
-    for table, column in _written(tables):
-        statements += _table_check_statements(tables, table, column, quote)
-    return statements
+    return statements + _for_each_written(tables, quote, _table_check_statements)
+
+
+def _for_each_written(
+    tables: GuardedTables, quote: Any, statements_of: Callable[..., list[str]]
+) -> list[str]:
+    """`statements_of(tables, table, column, quote)` for each written table."""
+    return [
+        statement
+        for table, column in _written(tables)
+        for statement in statements_of(tables, table, column, quote)
+    ]
 
 
 def _written(tables: GuardedTables) -> list[tuple[str, str]]:
@@ -510,20 +519,16 @@ class CheckVersionsPerTable(InstallHistoryGuards):
     def forwards_sql(
         self, app_label: str, state: ProjectState, quote: Any
     ) -> list[str]:
-        tables = self._tables(app_label, state)
-        statements = []
-        for table, column in _written(tables):
-            statements += _table_check_statements(tables, table, column, quote)
-        return statements
+        return _for_each_written(
+            self._tables(app_label, state), quote, _table_check_statements
+        )
 
     def backwards_sql(
         self, app_label: str, state: ProjectState, quote: Any
     ) -> list[str]:
-        tables = self._tables(app_label, state)
-        statements = []
-        for table, column in _written(tables):
-            statements += _shared_check_statements(tables, table, column, quote)
-        return statements
+        return _for_each_written(
+            self._tables(app_label, state), quote, _shared_check_statements
+        )
 
     def describe(self) -> str:
         return f"Check the versions of {self.model_name} per table (PostgreSQL)"
