@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -141,6 +141,20 @@ class TrackedHistoricalRecords(HistoricalRecords):
                     queryset=installed.queryset_class,
                 ),
             )
+
+    def copy_fields(
+        self, model: type[models.Model]
+    ) -> dict[str, models.Field[Any, Any]]:
+        """simple-history's copies of the tracked model's fields, the object id
+        without an index of its own: the index on (object id, history_date,
+        history_id) that every historical model on `VersionExtras` has leads
+        with it (`_add_version_indexes`)."""
+        fields: dict[str, models.Field[Any, Any]] = super().copy_fields(model)
+        pk = model._meta.pk
+        # Not for a many-to-many field's historical model (no such index).
+        if model is getattr(self, "cls", None) and pk is not None and pk.name in fields:
+            cast(Any, fields[pk.name]).db_index = False
+        return fields
 
     def create_historical_record_m2ms(
         self, history_instance: Any, instance: models.Model
@@ -445,28 +459,46 @@ def keyset_index_name(model: type[models.Model]) -> str:
     return f"{model._meta.db_table[:23]}_keyset"
 
 
-def _add_keyset_index(sender: type[models.Model], **kwargs: Any) -> None:
+def object_index_name(model: type[models.Model]) -> str:
+    """The name of the index of a historical model on (object id, keyset), at
+    most 30 characters."""
+    return f"{model._meta.db_table[:23]}_object"
+
+
+def _add_version_indexes(sender: type[models.Model], **kwargs: Any) -> None:
     """Give every historical model built on `VersionExtras` an index on
-    (history_date, history_id).
+    (history_date, history_id), the feed's keyset, and one on (object id,
+    history_date, history_id), an object's versions in keyset order.
+
+    The second is what an object's newest version (read under its lock by
+    every write, `history.heads`) and its history pages are found by: without
+    it, they sort all the object's versions, or walk the feed's index back
+    past every newer version of other objects, and a write costs more the
+    longer the history. Its first column serves every lookup by object id, so
+    `TrackedHistoricalRecords` drops simple-history's index on that column
+    alone.
 
     simple-history builds the historical model's `Meta` itself, so the abstract
     base's `Meta.indexes` would not reach it, and its own
     `SIMPLE_HISTORY_DATE_INDEX = "composite"` pairs the date with the tracked
-    object's key, not with `history_id`. A tracked model therefore gets the index
-    by declaring `bases=[VersionExtras]`, and `makemigrations` picks it up.
+    object's key, not with `history_id`. A tracked model therefore gets the
+    indexes by declaring `bases=[VersionExtras]`, and `makemigrations` picks
+    them up.
     """
     if not issubclass(sender, VersionExtras) or sender._meta.abstract:
         return
-    name = keyset_index_name(sender)
-    if any(index.name == name for index in sender._meta.indexes):
-        return
-    indexes = [
-        *sender._meta.indexes,
-        models.Index(fields=list(KEYSET_COLUMNS), name=name),
-    ]
+    tracked = getattr(sender, "instance_type", None)
+    wanted = [(keyset_index_name(sender), list(KEYSET_COLUMNS))]
+    if tracked is not None:
+        object_column = tracked._meta.pk.attname
+        wanted.append((object_index_name(sender), [object_column, *KEYSET_COLUMNS]))
+    indexes = list(sender._meta.indexes)
+    for name, fields in wanted:
+        if not any(index.name == name for index in indexes):
+            indexes.append(models.Index(fields=fields, name=name))
     # `original_attrs` is what migrations read, as if `Meta` had declared them.
     sender._meta.indexes = sender._meta.original_attrs["indexes"] = indexes
 
 
 # Connected here, before any tracked model's module imports `VersionExtras`.
-class_prepared.connect(_add_keyset_index, dispatch_uid="history_keyset_index")
+class_prepared.connect(_add_version_indexes, dispatch_uid="history_keyset_index")

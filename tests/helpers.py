@@ -5,6 +5,7 @@ process, a second PostgreSQL connection and writes past the guards."""
 
 from __future__ import annotations
 
+import datetime
 import os
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from typing import Any
 
 import psycopg
@@ -250,3 +252,23 @@ def bypass_guards(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
         yield
         with database.cursor() as cursor:
             cursor.execute("SET LOCAL session_replication_role = origin")
+
+
+def old_versions(product: Product, count: int, start: datetime.datetime) -> None:
+    """`count` UPDATED versions of `product` a second apart from `start`,
+    written straight into its historical table (no chain): data for plans."""
+    history_model = Product.history.model
+    history_model.objects.bulk_create(
+        history_model(
+            id=product.pk,
+            name=product.name,
+            description="",
+            price=Decimal("1.00"),
+            quantity=n,
+            created_at=product.created_at,
+            history_date=start + datetime.timedelta(seconds=n),
+            history_type="~",
+            history_relation_id=product.pk,
+        )
+        for n in range(count)
+    )

@@ -25,7 +25,7 @@ from products.services import (
 )
 from schema.connections import cursor_of
 from tests.conftest import bearer
-from tests.helpers import bypass_guards, gid
+from tests.helpers import bypass_guards, gid, old_versions
 
 pytestmark = pytest.mark.django_db
 
@@ -217,20 +217,7 @@ def test_explain_of_a_deep_page_is_an_index_scan(gql, editor):
     for a page in the middle of the feed and one near its oldest end."""
     product = catalog(editor, products=1, updates=0)[0]
     start = timezone.now() - datetime.timedelta(days=10)
-    HistoricalProduct.objects.bulk_create(
-        HistoricalProduct(
-            id=product.pk,
-            name=product.name,
-            description="",
-            price=Decimal("1.00"),
-            quantity=n,
-            created_at=product.created_at,
-            history_date=start + datetime.timedelta(seconds=n),
-            history_type="~",
-            history_relation_id=product.pk,
-        )
-        for n in range(5000)
-    )
+    old_versions(product, 5000, start)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE products_historicalproduct")
     for depth in (2500, -6):
