@@ -12,7 +12,8 @@ ordering, which depends on the database's collation) is left to Django.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Collection
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -37,55 +38,96 @@ def _comparable(value: Any) -> bool:
     return isinstance(value, _ORDERED) and not isinstance(value, bool)
 
 
-def _lookup(instance: models.Model, path: str, expected: Any) -> bool | None:
+Evaluator = Callable[[models.Model], "bool | None"]
+
+
+def _lookup(model: type[models.Model], path: str, expected: Any) -> Evaluator:
+    """The evaluator of one `field__lookup=constant` of `model`.
+
+    Raises:
+        Unsupported: a lookup, field or value this module does not evaluate
+            (an expression, a relation, ordering of non-numbers...); some only
+            show with the instance's value, so the evaluator raises them too.
+    """
     if hasattr(expected, "resolve_expression"):
         raise Unsupported(path)
     name, _, lookup = path.partition("__")
     lookup = lookup or "exact"
     try:
-        field = instance._meta.get_field(name)
+        field = model._meta.get_field(name)
     except FieldDoesNotExist as error:
         raise Unsupported(path) from error
     if field.is_relation or not field.concrete:
         raise Unsupported(path)
-    value = getattr(instance, field.attname)
+    attname = field.attname
     if lookup == "isnull":
-        return (value is None) == bool(expected)
+        wanted = bool(expected)
+        return lambda instance: (getattr(instance, attname) is None) == wanted
     if lookup == "exact":
         if expected is None:
-            return value is None
-        if value is None:
-            return None
-        if isinstance(value, str) != isinstance(expected, str):
-            raise Unsupported(path)
-        return bool(value == expected)
+            return lambda instance: getattr(instance, attname) is None
+        text = isinstance(expected, str)
+
+        def exact(instance: models.Model) -> bool | None:
+            value = getattr(instance, attname)
+            if value is None:
+                return None
+            if isinstance(value, str) != text:
+                raise Unsupported(path)
+            return bool(value == expected)
+
+        return exact
     if lookup in _COMPARISONS:
-        if value is None or expected is None:
-            return None
-        if not (_comparable(value) and _comparable(expected)):
-            raise Unsupported(path)
-        return bool(_COMPARISONS[lookup](value, expected))
+        compare = _COMPARISONS[lookup]
+        if expected is None:
+            return lambda instance: None
+        ordered = _comparable(expected)
+
+        def comparison(instance: models.Model) -> bool | None:
+            value = getattr(instance, attname)
+            if value is None:
+                return None
+            if not (ordered and _comparable(value)):
+                raise Unsupported(path)
+            return bool(compare(value, expected))
+
+        return comparison
     raise Unsupported(path)
 
 
-def _evaluate(condition: Q, instance: models.Model) -> bool | None:
-    results: list[bool | None] = []
+def _compile(condition: Q, model: type[models.Model]) -> Evaluator:
+    """The evaluator of a condition on instances of `model`: True, False or
+    None (unknown), with SQL's three-valued AND, OR and NOT.
+
+    Raises:
+        Unsupported: as `_lookup`.
+    """
+    children: list[Evaluator] = []
     for child in condition.children:
         if isinstance(child, Q):
-            results.append(_evaluate(child, instance))
+            children.append(_compile(child, model))
         elif isinstance(child, tuple) and len(child) == 2:
-            results.append(_lookup(instance, *child))
+            children.append(_lookup(model, *child))
         else:
             raise Unsupported(repr(child))
-    if condition.connector == Q.AND:
-        value = False if False in results else (None if None in results else True)
-    elif condition.connector == Q.OR:
-        value = True if True in results else (None if None in results else False)
-    else:
+    if condition.connector not in (Q.AND, Q.OR):
         raise Unsupported(condition.connector)
-    if condition.negated and value is not None:
-        value = not value
-    return value
+    conjunction = condition.connector == Q.AND
+    negated = condition.negated
+
+    def evaluate(instance: models.Model) -> bool | None:
+        # Every child is evaluated, so one the module cannot answer for this
+        # instance is never skipped.
+        results = [child(instance) for child in children]
+        if conjunction:
+            value = False if False in results else (None if None in results else True)
+        else:
+            value = True if True in results else (None if None in results else False)
+        if negated and value is not None:
+            value = not value
+        return value
+
+    return evaluate
 
 
 def referenced_fields(condition: Q) -> set[str]:
@@ -99,18 +141,54 @@ def referenced_fields(condition: Q) -> set[str]:
     return names
 
 
+@dataclass(frozen=True)
+class _Compiled:
+    constraint: models.CheckConstraint  # kept, so its id is not reused
+    names: frozenset[str]
+    evaluate: Evaluator | None
+    unsupported: Unsupported | None
+
+
+# By (id of the constraint, model): constraints are declared once per process,
+# and compared by value, not hashed.
+_compiled: dict[tuple[int, type[models.Model]], _Compiled] = {}
+
+
+def _compiled_check(
+    constraint: models.CheckConstraint, model: type[models.Model]
+) -> _Compiled:
+    key = (id(constraint), model)
+    compiled = _compiled.get(key)
+    if compiled is None or compiled.constraint is not constraint:
+        condition = Q(constraint.condition)
+        try:
+            evaluate: Evaluator | None = _compile(condition, model)
+            unsupported = None
+        except Unsupported as error:
+            evaluate, unsupported = None, error
+        compiled = _Compiled(
+            constraint, frozenset(referenced_fields(condition)), evaluate, unsupported
+        )
+        _compiled[key] = compiled
+    return compiled
+
+
 def check_passes(
     constraint: models.CheckConstraint,
     instance: models.Model,
     exclude: Collection[str] | None = None,
 ) -> bool:
     """Whether `instance` satisfies `constraint` (True, as Django's check does,
-    when the constraint refers to an excluded field).
+    when the constraint refers to an excluded field). Each constraint's
+    condition is read once per model.
 
     Raises:
         Unsupported: the condition is not one this module evaluates.
     """
-    condition = Q(constraint.condition)
-    if exclude and referenced_fields(condition) & set(exclude):
+    compiled = _compiled_check(constraint, type(instance))
+    if exclude and not compiled.names.isdisjoint(exclude):
         return True
-    return _evaluate(condition, instance) is not False
+    if compiled.evaluate is None:
+        assert compiled.unsupported is not None
+        raise compiled.unsupported
+    return compiled.evaluate(instance) is not False

@@ -20,6 +20,8 @@ database budget, query counters) and is logged as `bulk_create`'s are.
 from __future__ import annotations
 
 import datetime
+import functools
+import json
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any, cast
@@ -153,6 +155,8 @@ def _preparer(
             )
         return value
 
+    if type(field) is models.JSONField:
+        return _json_preparer(field, prepare)
     if plain is None:
         return prepare
     aware = plain == (datetime.datetime,)
@@ -166,6 +170,33 @@ def _preparer(
             and not (number and not value.is_finite())  # the field refuses those
         ):
             return value
+        return prepare(obj)
+
+    return read
+
+
+def _json_preparer(
+    field: models.JSONField[Any], prepare: Callable[[models.Model], Any]
+) -> Callable[[models.Model], Any]:
+    """A JSON column's value as its text: what Django's `Jsonb` wrapper would
+    have psycopg write (the field's encoder's `json.dumps`, as
+    `adapt_json_value` has it), without the wrapper and the dumper found per
+    value. Anything but a dict, list or str, or a value that text cannot be
+    made of, goes through the field, so it fails as `bulk_create` fails."""
+    attname = field.attname
+    dumps = (
+        json.dumps
+        if field.encoder is None
+        else functools.partial(json.dumps, cls=field.encoder)
+    )
+
+    def read(obj: models.Model) -> Any:
+        value = getattr(obj, attname)
+        if type(value) in (dict, list, str):
+            try:
+                return dumps(value)
+            except Exception:  # the field's way raises what bulk_create would
+                pass
         return prepare(obj)
 
     return read
