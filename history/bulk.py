@@ -19,11 +19,16 @@ nothing is half-written.
 
 from __future__ import annotations
 
+import inspect
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, cast
 
 from django.db import models, transaction
+from django.db.models.base import ModelState
+from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
+from django.db.models.query_utils import DeferredAttribute
+from django.db.models.signals import post_init, pre_init
 from django.utils import timezone
 
 from history.changesets import changeset_scope
@@ -163,18 +168,40 @@ def _version_maker(
         else:
             readers.append((None, field.get_default()))
     calls = {index for index, (_, value) in enumerate(readers) if callable(value)}
+    attnames = [field.attname for field in history_model._meta.concrete_fields]
+    # What the constructor does with values by position, without it: each
+    # value set on the new instance's __dict__ (where a field's descriptor
+    # puts it), when no field has a descriptor of its own and nothing
+    # listens to the model's init signals.
+    direct = not (
+        pre_init.has_listeners(history_model) or post_init.has_listeners(history_model)
+    ) and all(
+        type(inspect.getattr_static(history_model, attname, None)) in _STOCK_DESCRIPTORS
+        for attname in attnames
+    )
+    new = history_model.__new__
 
     def make(instance: models.Model) -> Any:
-        return history_model(
-            *[
-                read(instance)
-                if read is not None
-                else (value() if index in calls else value)
-                for index, (read, value) in enumerate(readers)
-            ]
-        )
+        values = [
+            read(instance)
+            if read is not None
+            else (value() if index in calls else value)
+            for index, (read, value) in enumerate(readers)
+        ]
+        if not direct:
+            return history_model(*values)
+        version = new(history_model)
+        version._state = ModelState()
+        version.__dict__.update(zip(attnames, values, strict=True))
+        return version
 
     return make
+
+
+# The descriptors Django gives a concrete field's attname: reading from
+# __dict__, and (a foreign key's) dropping a cached related object, which a
+# new instance has none of.
+_STOCK_DESCRIPTORS = (DeferredAttribute, ForeignKeyDeferredAttribute)
 
 
 def history_bulk_create(
