@@ -171,13 +171,25 @@ def _version_maker(
     attnames = [field.attname for field in history_model._meta.concrete_fields]
     # What the constructor does with values by position, without it: each
     # value set on the new instance's __dict__ (where a field's descriptor
-    # puts it), when no field has a descriptor of its own and nothing
-    # listens to the model's init signals.
-    direct = not (
-        pre_init.has_listeners(history_model) or post_init.has_listeners(history_model)
-    ) and all(
-        type(inspect.getattr_static(history_model, attname, None)) in _STOCK_DESCRIPTORS
-        for attname in attnames
+    # puts it), when no field has a descriptor of its own, no class of the
+    # model has an `__init__` or `__setattr__` of its own and nothing listens
+    # to the model's init signals.
+    direct = (
+        not (
+            pre_init.has_listeners(history_model)
+            or post_init.has_listeners(history_model)
+        )
+        and all(
+            "__init__" not in vars(base)
+            for base in history_model.__mro__
+            if base not in (models.Model, object)
+        )
+        and history_model.__setattr__ is object.__setattr__
+        and all(
+            type(inspect.getattr_static(history_model, attname, None))
+            in _STOCK_DESCRIPTORS
+            for attname in attnames
+        )
     )
     new = history_model.__new__
 

@@ -97,7 +97,9 @@ def _lookup(model: type[models.Model], path: str, expected: Any) -> Evaluator:
 
 def _compile(condition: Q, model: type[models.Model]) -> Evaluator:
     """The evaluator of a condition on instances of `model`: True, False or
-    None (unknown), with SQL's three-valued AND, OR and NOT.
+    None (unknown), with SQL's three-valued AND, OR and NOT. A condition with
+    any part this module cannot evaluate is left to Django whole, before any
+    part is evaluated.
 
     Raises:
         Unsupported: as `_lookup`.
@@ -146,12 +148,16 @@ class _Compiled:
     constraint: models.CheckConstraint  # kept, so its id is not reused
     names: frozenset[str]
     evaluate: Evaluator | None
-    unsupported: Unsupported | None
+    # Why it cannot be evaluated: the exception's arguments only, as its
+    # traceback's frames would keep the instance first checked alive.
+    unsupported: tuple[Any, ...] | None
 
 
 # By (id of the constraint, model): constraints are declared once per process,
-# and compared by value, not hashed.
+# and compared by value, not hashed. Emptied when it grows past
+# `_COMPILED_MAX`, for constraints built on the fly.
 _compiled: dict[tuple[int, type[models.Model]], _Compiled] = {}
+_COMPILED_MAX = 256
 
 
 def _compiled_check(
@@ -165,10 +171,12 @@ def _compiled_check(
             evaluate: Evaluator | None = _compile(condition, model)
             unsupported = None
         except Unsupported as error:
-            evaluate, unsupported = None, error
+            evaluate, unsupported = None, error.args
         compiled = _Compiled(
             constraint, frozenset(referenced_fields(condition)), evaluate, unsupported
         )
+        if len(_compiled) >= _COMPILED_MAX:
+            _compiled.clear()
         _compiled[key] = compiled
     return compiled
 
@@ -190,5 +198,7 @@ def check_passes(
         return True
     if compiled.evaluate is None:
         assert compiled.unsupported is not None
-        raise compiled.unsupported
+        # A new exception each time: one raised again would keep every
+        # traceback (and the instances in its frames) it was ever raised with.
+        raise Unsupported(*compiled.unsupported)
     return compiled.evaluate(instance) is not False

@@ -151,8 +151,13 @@ class TrackedHistoricalRecords(HistoricalRecords):
         with it (`_add_version_indexes`)."""
         fields: dict[str, models.Field[Any, Any]] = super().copy_fields(model)
         pk = model._meta.pk
-        # Not for a many-to-many field's historical model (no such index).
-        if model is getattr(self, "cls", None) and pk is not None and pk.name in fields:
+        # The tracked model, or one inheriting its history (`inherit=True`);
+        # not a many-to-many field's historical model (no such index).
+        tracked = getattr(self, "cls", None)
+        own = model is tracked or (
+            self.inherit and tracked is not None and issubclass(model, tracked)
+        )
+        if own and pk is not None and pk.name in fields:
             cast(Any, fields[pk.name]).db_index = False
         return fields
 

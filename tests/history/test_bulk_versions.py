@@ -12,6 +12,7 @@ from django.db.models.signals import post_init
 from django.utils import timezone
 
 from history.bulk import _version_maker
+from history.models import VersionExtras
 from products.models import Category, Product
 
 pytestmark = pytest.mark.django_db
@@ -71,4 +72,18 @@ def test_the_constructor_builds_it_when_its_init_signals_are_listened_to():
     finally:
         post_init.disconnect(receiver, sender=HistoricalProduct)
     assert seen == [made]
+    assert made.name == "Saw"
+
+
+def test_the_constructor_builds_it_when_a_base_has_an_init_of_its_own(monkeypatch):
+    product = Product.objects.create(name="Saw", price=Decimal("9.50"), quantity=2)
+    built_by_init: list[Any] = []
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        super(VersionExtras, self).__init__(*args, **kwargs)
+        built_by_init.append(self)
+
+    monkeypatch.setattr(VersionExtras, "__init__", init, raising=False)
+    made = _version_maker(HistoricalProduct, common())(product)
+    assert built_by_init == [made]
     assert made.name == "Saw"

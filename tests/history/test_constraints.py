@@ -4,7 +4,9 @@ condition it evaluates, on every value."""
 
 from __future__ import annotations
 
+import gc
 import itertools
+import weakref
 from decimal import Decimal
 from typing import Any
 
@@ -97,3 +99,19 @@ def test_an_excluded_field_passes_even_where_it_cannot_evaluate():
     checked = models.CheckConstraint(condition=Q(quantity__gte=0), name="d")
     assert check_passes(checked, product(None, -1, "a"), exclude=["quantity"])
     assert not check_passes(checked, product(None, -1, "a"), exclude=["price"])
+
+
+def test_an_instance_left_to_django_is_not_kept_alive():
+    """What cannot be evaluated raises a new `Unsupported` each time: one
+    raised again would keep every traceback, and the instances in its frames."""
+    constraint = models.CheckConstraint(condition=Q(name__startswith="a"), name="c")
+
+    def check_one() -> weakref.ref[Product]:
+        instance = product(None, 1, "x")
+        with pytest.raises(Unsupported):
+            check_passes(constraint, instance)
+        return weakref.ref(instance)
+
+    refs = [check_one() for _ in range(3)]
+    gc.collect()
+    assert [ref() for ref in refs] == [None, None, None]
