@@ -20,13 +20,12 @@ database budget, query counters) and is logged as `bulk_create`'s are.
 from __future__ import annotations
 
 import datetime
-import functools
-import json
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any, cast
 
 from django.db import connections, models, router
+from django.db.backends.postgresql.operations import get_json_dumps
 from django.db.backends.utils import CursorDebugWrapper
 from django.db.models.fields import NOT_PROVIDED, AutoFieldMixin
 
@@ -179,16 +178,12 @@ def _json_preparer(
     field: models.JSONField[Any], prepare: Callable[[models.Model], Any]
 ) -> Callable[[models.Model], Any]:
     """A JSON column's value as its text: what Django's `Jsonb` wrapper would
-    have psycopg write (the field's encoder's `json.dumps`, as
-    `adapt_json_value` has it), without the wrapper and the dumper found per
-    value. Anything but a dict, list or str, or a value that text cannot be
-    made of, goes through the field, so it fails as `bulk_create` fails."""
+    have psycopg write (Django's `get_json_dumps` of the field's encoder, as
+    `adapt_json_value` takes it), without the wrapper and the dumper found
+    per value. Anything but a dict, list or str, or a value that text cannot
+    be made of, goes through the field, so it fails as `bulk_create` fails."""
     attname = field.attname
-    dumps = (
-        json.dumps
-        if field.encoder is None
-        else functools.partial(json.dumps, cls=field.encoder)
-    )
+    dumps = get_json_dumps(field.encoder)
 
     def read(obj: models.Model) -> Any:
         value = getattr(obj, attname)

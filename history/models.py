@@ -161,6 +161,19 @@ class TrackedHistoricalRecords(HistoricalRecords):
             cast(Any, fields[pk.name]).db_index = False
         return fields
 
+    def _get_history_related_field(
+        self, model: type[models.Model]
+    ) -> dict[str, models.Field[Any, Any]]:
+        """simple-history's `history_relation`, the link an object's
+        `versions` follow, without an index of its own: the index on
+        (history_relation, history_date, history_id) leads with it
+        (`_add_version_indexes`)."""
+        fields: dict[str, models.Field[Any, Any]]
+        fields = super()._get_history_related_field(model)
+        for field in fields.values():
+            cast(Any, field).db_index = False
+        return fields
+
     def create_historical_record_m2ms(
         self, history_instance: Any, instance: models.Model
     ) -> None:
@@ -470,16 +483,24 @@ def object_index_name(model: type[models.Model]) -> str:
     return f"{model._meta.db_table[:23]}_object"
 
 
+def relation_index_name(model: type[models.Model]) -> str:
+    """The name of the index of a historical model on (history_relation,
+    keyset), at most 30 characters."""
+    return f"{model._meta.db_table[:21]}_relation"
+
+
 def _add_version_indexes(sender: type[models.Model], **kwargs: Any) -> None:
     """Give every historical model built on `VersionExtras` an index on
-    (history_date, history_id), the feed's keyset, and one on (object id,
-    history_date, history_id), an object's versions in keyset order.
+    (history_date, history_id), the feed's keyset, and one object's versions
+    in keyset order: on (object id, history_date, history_id), and on
+    (history_relation, history_date, history_id) when it has that link.
 
-    The second is what an object's newest version (read under its lock by
-    every write, `history.heads`) and its history pages are found by: without
-    it, they sort all the object's versions, or walk the feed's index back
-    past every newer version of other objects, and a write costs more the
-    longer the history. Its first column serves every lookup by object id, so
+    The object id's is what a write reads its object's newest version by
+    (under the object's lock, `history.heads`); the link's is what the
+    object's `versions` (its `history` connection, nested or not) are read
+    by. Without them, both sort all the object's versions, or walk the feed's
+    index back past every newer version of other objects, and cost more the
+    longer the history. Each leads with its column, so
     `TrackedHistoricalRecords` drops simple-history's index on that column
     alone.
 
@@ -497,6 +518,10 @@ def _add_version_indexes(sender: type[models.Model], **kwargs: Any) -> None:
     if tracked is not None:
         object_column = tracked._meta.pk.attname
         wanted.append((object_index_name(sender), [object_column, *KEYSET_COLUMNS]))
+    if any(field.name == "history_relation" for field in sender._meta.fields):
+        wanted.append(
+            (relation_index_name(sender), ["history_relation", *KEYSET_COLUMNS])
+        )
     indexes = list(sender._meta.indexes)
     for name, fields in wanted:
         if not any(index.name == name for index in indexes):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import re
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.apps import apps
@@ -42,14 +43,34 @@ def test_versions_have_an_index_on_object_then_keyset_and_none_on_the_object_alo
     table = model.history.model._meta.db_table
     column = model._meta.pk.column
     assert [column, "history_date", "history_id"] in indexes(table)
+    assert ["history_relation_id", "history_date", "history_id"] in indexes(table)
     assert ["history_date", "history_id"] in indexes(table)
-    # The composite leads with the object's id: no index of the id alone.
+    # Each composite leads with its column: no index of that column alone.
     assert [column] not in indexes(table)
+    assert ["history_relation_id"] not in indexes(table)
 
 
 def test_the_many_to_many_versions_keep_their_index_on_the_row_id():
     tags = apps.get_model("products", "HistoricalProduct_tags")
     assert ["id"] in indexes(tags._meta.db_table)
+
+
+def behind_another(editor: Any, *, busy: int) -> Product:
+    """A product with 3,000 old versions, behind `busy` newer versions of
+    another, with fresh statistics (`enable_seqscan` left on)."""
+    old, other = (
+        product_create(
+            data={"name": name, "price": Decimal("1.00"), "quantity": 1},
+            actor=editor,
+        )
+        for name in ("Old", "Busy")
+    )
+    now = timezone.now()
+    old_versions(old, 3000, now - datetime.timedelta(days=20))
+    old_versions(other, busy, now - datetime.timedelta(days=10))
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE products_historicalproduct")
+    return old
 
 
 @pytest.mark.skipif(
@@ -60,18 +81,7 @@ def test_a_write_finds_the_newest_version_by_the_object_index(editor):
     versions of another: an index scan on (id, history_date, history_id), no
     sort of the product's versions and no walk of the feed. With fresh
     statistics and `enable_seqscan` left on."""
-    old, busy = (
-        product_create(
-            data={"name": name, "price": Decimal("1.00"), "quantity": 1},
-            actor=editor,
-        )
-        for name in ("Old", "Busy")
-    )
-    now = timezone.now()
-    old_versions(old, 3000, now - datetime.timedelta(days=20))
-    old_versions(busy, 3000, now - datetime.timedelta(days=10))
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE products_historicalproduct")
+    old = behind_another(editor, busy=3000)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f"EXPLAIN {_plan(connection, Product).sql}",
@@ -87,3 +97,22 @@ def test_a_write_finds_the_newest_version_by_the_object_index(editor):
         "-history_date", "-history_id"
     )
     assert [v.quantity for v in newest[:2]] == [7, 1]
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="EXPLAIN plans are PostgreSQL's"
+)
+def test_an_objects_history_page_is_read_by_the_relation_index(editor):
+    """The first page of a product's `versions` (its `history` connection),
+    3,000 versions behind 30,000 newer ones of another: an index scan on
+    (history_relation, history_date, history_id), not a walk of the feed's
+    index that filters out the other product's versions."""
+    old = behind_another(editor, busy=30000)
+    page = HistoricalProduct.objects.filter(history_relation=old).order_by(
+        "-history_date", "-history_id"
+    )[:21]
+    plan = page.explain()
+    assert "products_historicalpr_relation" in plan, plan
+    assert "Filter" not in plan, plan
+    assert not re.search(r"(^|->  )Sort ", plan), plan
+    assert [v.quantity for v in page[:2]] == [1, 2999]
