@@ -161,6 +161,18 @@ class TrackedHistoricalRecords(HistoricalRecords):
             cast(Any, fields[pk.name]).db_index = False
         return fields
 
+    def get_extra_fields(
+        self, model: type[models.Model], fields: dict[str, Any]
+    ) -> dict[str, Any]:
+        """simple-history's columns of a version, `history_date` without an
+        index of its own on a historical model built on `VersionExtras`: the
+        feed's index on (history_date, history_id) leads with it
+        (`_add_version_indexes`)."""
+        extra: dict[str, Any] = super().get_extra_fields(model, fields)
+        if any(issubclass(base, VersionExtras) for base in self.bases):
+            extra["history_date"].db_index = False
+        return extra
+
     def _get_history_related_field(
         self, model: type[models.Model]
     ) -> dict[str, models.Field[Any, Any]]:
@@ -502,7 +514,7 @@ def _add_version_indexes(sender: type[models.Model], **kwargs: Any) -> None:
     index back past every newer version of other objects, and cost more the
     longer the history. Each leads with its column, so
     `TrackedHistoricalRecords` drops simple-history's index on that column
-    alone.
+    alone (the object id, `history_relation`, `history_date`).
 
     simple-history builds the historical model's `Meta` itself, so the abstract
     base's `Meta.indexes` would not reach it, and its own

@@ -48,6 +48,7 @@ def test_versions_have_an_index_on_object_then_keyset_and_none_on_the_object_alo
     # Each composite leads with its column: no index of that column alone.
     assert [column] not in indexes(table)
     assert ["history_relation_id"] not in indexes(table)
+    assert ["history_date"] not in indexes(table)
 
 
 def test_the_many_to_many_versions_keep_their_index_on_the_row_id():
