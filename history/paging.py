@@ -17,9 +17,11 @@ Three readers, one per shape of request:
   ordered, so each is an index range scan) ordered and limited again, then one
   query per model that has versions on the page.
 - `windowed_versions` / `windowed_page`: one page per parent object inside a
-  prefetch (the nested `history` of a list of products): row-number windows
-  partitioned by the parent, with the whole partition's count riding along for
-  `totalCount`, so a list of parents and their pages is one query.
+  prefetch (the nested `history` of a list of products), with the parent's
+  counts riding along for `totalCount`, so a list of parents and their pages
+  is one query. On PostgreSQL it reads each parent's page by the index on
+  (parent, history_date, history_id) in a `LATERAL` join, and the counts from
+  the same index; elsewhere, row-number windows partitioned by the parent.
 
 No GraphQL here: cursors are `Key`s; `encode_key` / `decode_key` give their text
 form, which the GraphQL layer wraps.
@@ -32,11 +34,13 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, models
-from django.db.models import Case, Count, F, Min, Q, Value, When, Window
+from django.db.models import Case, Count, F, Min, Q, Sum, Value, When, Window
+from django.db.models.expressions import RawSQL
+from django.db.models.fields.related_lookups import RelatedIn
 from django.db.models.fields.tuple_lookups import (
     Tuple,
     TupleGreaterThan,
@@ -45,6 +49,8 @@ from django.db.models.fields.tuple_lookups import (
     TupleLessThanOrEqual,
 )
 from django.db.models.functions import RowNumber
+from django.db.models.query import ModelIterable
+from django.db.models.sql import Query
 
 from history.tracking import NEWEST_FIRST
 
@@ -60,6 +66,18 @@ _IN_RANGE_COUNT = "_keyset_in_range_count"
 _TOTAL = "_keyset_total"
 _DATE = "_keyset_date"
 _NEWEST = "_keyset_newest"
+# The annotations `windowed_versions` adds besides the key's date.
+_WINDOWED = frozenset(
+    {
+        _IN_RANGE,
+        _IN_RANGE_ROW,
+        _POSITION,
+        _POSITION_FROM_END,
+        _IN_RANGE_COUNT,
+        _TOTAL,
+        _NEWEST,
+    }
+)
 
 
 class BadKey(ValueError):
@@ -347,9 +365,14 @@ def windowed_versions(
     query for every parent, whatever their number.
 
     Each version carries its parent's whole count (cursors aside) and the count
-    between the cursors, which `windowed_page` turns into the page's flags. A
-    parent whose page is empty still sends its newest version (marked out of
-    range), so its count is known without another query.
+    of its versions between the cursors, which `windowed_page` turns into the
+    page's flags. Each parent also sends its newest version (marked out of
+    range unless it is), so a parent whose page is empty has its counts too.
+
+    The queryset's SQL numbers every version of the parents with windows. On
+    PostgreSQL, its rows are read otherwise (`_ParentPages`): a `LATERAL`
+    index range scan per parent, so that long histories cost no more than
+    short ones.
     """
     _check_models([model_label(queryset.model)], bounds)
     newest = [F(column.removeprefix("-")).desc() for column in NEWEST_FIRST]
@@ -377,7 +400,7 @@ def windowed_versions(
                     RowNumber(), partition_by=partition, order_by=oldest
                 ),
                 _NEWEST: Window(RowNumber(), partition_by=parent, order_by=newest),
-                _IN_RANGE_COUNT: Window(Count("pk"), partition_by=partition),
+                _IN_RANGE_COUNT: Window(Sum(_IN_RANGE), partition_by=parent),
                 _TOTAL: Window(Count("pk"), partition_by=parent),
             }
         )
@@ -387,26 +410,225 @@ def windowed_versions(
         on_page &= Q(**{f"{_POSITION}__lte": bounds.first})
     elif bounds.last is not None:
         on_page &= Q(**{f"{_POSITION_FROM_END}__lte": bounds.last})
-    return queryset.filter(on_page | Q(**{_NEWEST: 1})).order_by(*NEWEST_FIRST)
+    windowed = queryset.filter(on_page | Q(**{_NEWEST: 1})).order_by(*NEWEST_FIRST)
+    windowed._iterable_class = type(
+        "ParentPages",
+        (_ParentPages,),
+        {"parent_field": parent_field, "bounds": bounds},
+    )
+    return windowed
+
+
+class _ParentPages(ModelIterable):
+    """Rows of a `windowed_versions` queryset. On PostgreSQL, once the prefetch
+    has named the parents (`<parent>__in`), each parent's page is read by an
+    index range scan of its own, and its counts from the index alone
+    (`_ParentPagesQuery`), instead of windows over every version of every
+    parent: the cost follows the pages, not the length of the histories.
+    Elsewhere, or without that filter, the windows' query runs as it is."""
+
+    parent_field: str
+    bounds: Bounds
+
+    def __iter__(self) -> Any:
+        queryset = self.queryset
+        parents = _parents_named(queryset.query, self.parent_field)
+        if parents is None or connections[queryset.db].vendor != "postgresql":
+            yield from ModelIterable(queryset, self.chunked_fetch, self.chunk_size)
+            return
+        if not parents:
+            return
+        pages = _parent_pages(
+            _without_windows(queryset, self.parent_field),
+            parent_field=self.parent_field,
+            bounds=self.bounds,
+            parents=parents,
+        )
+        yield from ModelIterable(pages, self.chunked_fetch, self.chunk_size)
+
+
+def _is_parents_filter(node: Any, parent_field: str) -> bool:
+    return (
+        isinstance(node, RelatedIn)
+        and getattr(node.lhs, "target", None) is not None
+        and node.lhs.target.attname == parent_field
+        and node.rhs_is_direct_value()
+    )
+
+
+def _parents_named(query: Any, parent_field: str) -> list[Any] | None:
+    """The values of the prefetch's `<parent>__in` filter, the one condition
+    on the parent among the query's own (ANDed) conditions, or None."""
+    if query.where.connector != "AND" or query.where.negated:
+        return None
+    found = [
+        child
+        for child in query.where.children
+        if _is_parents_filter(child, parent_field)
+    ]
+    if len(found) != 1:
+        return None
+    return list(dict.fromkeys(found[0].rhs))
+
+
+def _without_windows(
+    queryset: models.QuerySet[Any], parent_field: str
+) -> models.QuerySet[Any]:
+    """A `windowed_versions` queryset as it was before its windows, with what
+    the optimizer gave it since (`only`, `select_related`) and without the
+    prefetch's filter on the parents."""
+    query = queryset.query.clone()
+    query.where.children = [
+        child
+        for child in query.where.children
+        if not getattr(child, "contains_over_clause", False)
+        and not _is_parents_filter(child, parent_field)
+    ]
+    for name in _WINDOWED:
+        query.annotations.pop(name, None)
+    if query.annotation_select_mask is not None:
+        query.set_annotation_mask(set(query.annotation_select_mask) - _WINDOWED)
+    plain = queryset.all()
+    plain.query = query
+    plain._iterable_class = ModelIterable
+    return plain
+
+
+def _parent_pages(
+    base: models.QuerySet[Any],
+    *,
+    parent_field: str,
+    bounds: Bounds,
+    parents: list[Any],
+) -> models.QuerySet[Any]:
+    """Every parent's page of `base`'s versions (read through `with_key`) as
+    `windowed_versions` gives them, newest first: the counts on every row, and
+    each parent's newest version besides, marked out of range. A queryset of
+    one parent's page, whose SQL reads every parent's (`_ParentPagesQuery`)."""
+    model = base.model
+    parent = RawSQL('"_parent"."id"', ())
+    totals = {
+        _IN_RANGE_COUNT: RawSQL(
+            '"_counts"."in_range"', (), output_field=models.IntegerField()
+        ),
+        _TOTAL: RawSQL('"_counts"."total"', (), output_field=models.IntegerField()),
+    }
+    within = _range(model, bounds)
+    own = base.filter(**{parent_field: parent})
+    size = bounds.first if bounds.first is not None else bounds.last
+    newest = own.annotate(**{_IN_RANGE: Value(0)}, **totals).order_by(*NEWEST_FIRST)[:1]
+    parts = [newest]
+    if size:  # (a slice of none is no query)
+        page = (
+            own.filter(within)
+            .annotate(**{_IN_RANGE: Value(1)}, **totals)
+            .order_by(*(OLDEST_FIRST if bounds.backwards else NEWEST_FIRST))[:size]
+        )
+        parts.insert(0, page)
+    counts = (
+        own.order_by()
+        .values(parent_field)
+        .annotate(
+            total=Count("pk"),
+            in_range=Count("pk", filter=within) if within else Count("pk"),
+        )
+        .values("total", "in_range")
+    )
+    query = parts[0].query.clone()
+    query.__class__ = _ParentPagesQuery
+    cast(_ParentPagesQuery, query).parts = (
+        model._meta.get_field(parent_field.removesuffix("_id")),
+        parents,
+        counts.query,
+        [part.query for part in parts[1:]],
+    )
+    pages = parts[0].all()
+    pages.query = query
+    return pages
+
+
+class _ParentPagesQuery(Query):
+    """One parent's page query (`_parent_pages`) whose SQL reads every
+    parent's: `LATERAL` per parent, its counts, its page and its newest
+    version. The columns are the page query's, so Django builds the instances
+    (and their `select_related` objects) as for it."""
+
+    # The parent's field, the parents, the counts' query and the queries of
+    # the rows after this one's (their columns alike).
+    parts: tuple[Any, list[Any], Query, list[Query]]
+
+    def get_compiler(
+        self, using: str | None = None, connection: Any = None, elide_empty: bool = True
+    ) -> Any:
+        compiler = super().get_compiler(using, connection, elide_empty)
+        page_sql = compiler.as_sql
+
+        def as_sql(*args: Any, **kwargs: Any) -> tuple[str, tuple[Any, ...]]:
+            field, parents, counts, others = self.parts
+            page, params = page_sql(*args, **kwargs)  # sets the columns up
+            tally, tally_params = counts.get_compiler(
+                connection=compiler.connection
+            ).as_sql()
+            rows = [f"({page})"]
+            for other in others:
+                sql, other_params = other.get_compiler(
+                    connection=compiler.connection
+                ).as_sql()
+                rows.append(f"({sql})")
+                params = (*params, *other_params)
+            # Newest first, by the positions of the key's date and id.
+            positions = {
+                alias: index + 1
+                for index, (_, _, alias) in enumerate(compiler.select)
+                if alias is not None
+            }
+            assert self.model is not None
+            pk = self.model._meta.pk
+            id_at = 1 + next(
+                index
+                for index, (expression, _, _) in enumerate(compiler.select)
+                if getattr(expression, "target", None) is pk
+                and getattr(expression, "alias", None) == self.base_table
+            )
+            sql = (
+                f'SELECT "_page".* FROM unnest(%s::'
+                f'{field.db_type(compiler.connection)}[]) AS "_parent"("id") '
+                f'CROSS JOIN LATERAL ({tally}) AS "_counts" '
+                f'CROSS JOIN LATERAL ({" UNION ALL ".join(rows)}) AS "_page" '
+                f"ORDER BY {positions[_DATE]} DESC, {id_at} DESC"
+            )
+            return sql, (parents, *tally_params, *params)
+
+        compiler.as_sql = as_sql
+        return compiler
 
 
 def windowed_page(versions: list[Any], *, bounds: Bounds) -> Page:
     """One parent's page from the versions `windowed_versions` loaded for it."""
     if not versions:
         return Page([], total=0)
+    # Every row carries its parent's counts.
     total = getattr(versions[0], _TOTAL)
+    in_range = getattr(versions[0], _IN_RANGE_COUNT)
     versions = [v for v in versions if getattr(v, _IN_RANGE) == 1]
-    in_range = getattr(versions[0], _IN_RANGE_COUNT) if versions else 0
+    # The parent's newest version rides along for the counts: in range, it is
+    # on the page only if the page reaches it.
+    if bounds.first is not None:
+        versions = versions[: bounds.first]
+    elif bounds.last is not None:
+        versions = versions[max(len(versions) - bounds.last, 0) :]
     has_next = bounds.first is not None and in_range > bounds.first
     if bounds.first is not None and bounds.last is not None:
         has_previous = len(versions) > bounds.last
         versions = versions[len(versions) - bounds.last :]
     else:
         has_previous = bounds.last is not None and in_range > bounds.last
-    # With one cursor, the versions out of range all lie beyond it.
+    # With one cursor, the versions out of range all lie beyond it; they tell
+    # the flag that `first` or `last` does not (Relay's HasPreviousPage and
+    # HasNextPage).
     beyond = total > in_range and (bounds.after is None) != (bounds.before is None)
-    if bounds.after is not None:
+    if bounds.after is not None and bounds.last is None:
         has_previous = has_previous or beyond
-    elif beyond:
+    elif beyond and bounds.before is not None and bounds.first is None:
         has_next = True
     return Page(versions, has_previous=has_previous, has_next=has_next, total=total)
