@@ -20,9 +20,10 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.db import connections, router, transaction
+from django.db.models.constants import OnConflict
 
 from history.context import RequestContext
 from history.models import Changeset
@@ -106,7 +107,37 @@ def _insert(
         row.history_ip_address = context.ip_address
         row.history_user_agent = context.user_agent
         row.history_request_id = context.request_id
-    Changeset.objects.using(using).bulk_create([row], ignore_conflicts=True)
+    _insert_ignoring_conflicts(row, using)
+
+
+# The INSERT of a changeset's row, by database alias.
+_INSERT_SQL: dict[str, str] = {}
+
+
+def _insert_ignoring_conflicts(row: Changeset, using: str) -> None:
+    """INSERT `row` unless a row with its id exists: the one statement
+    `bulk_create(ignore_conflicts=True)` runs for it, its values prepared by
+    their fields as there, without building the statement for every write."""
+    connection = connections[using]
+    fields = Changeset._meta.concrete_fields
+    sql = _INSERT_SQL.get(using)
+    if sql is None:
+        ops = connection.ops
+        columns = ", ".join(ops.quote_name(cast(str, field.column)) for field in fields)
+        values = ", ".join(["%s"] * len(fields))
+        suffix = ops.on_conflict_suffix_sql(fields, OnConflict.IGNORE, None, None)
+        sql = (
+            f"{ops.insert_statement(on_conflict=OnConflict.IGNORE)} "
+            f"{ops.quote_name(Changeset._meta.db_table)} ({columns}) "
+            f"VALUES ({values}) {suffix}"
+        ).rstrip()
+        _INSERT_SQL[using] = sql
+    params = [
+        field.get_db_prep_save(field.pre_save(row, True), connection)
+        for field in fields
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def changeset_for_version(*, version: Any, context: RequestContext | None) -> uuid.UUID:

@@ -65,7 +65,25 @@ def _column(model_field: Any) -> str:
     return cast(str, model_field.column)
 
 
+# The converters of each list of fields of a plan, by database alias and the
+# list's id; the list is kept with them, so its id is not reused while they are.
+_CONVERTERS: dict[tuple[str, int], tuple[list[Any], list[Any]]] = {}
+
+
 def _converters(
+    connection: BaseDatabaseWrapper, fields: list[models.Field[Any, Any]]
+) -> list[tuple[models.Field[Any, Any], Any, list[Any]]]:
+    """Each field's column and the functions its database value goes through
+    (as a queryset's compiler finds them), found once per plan."""
+    key = (connection.alias, id(fields))
+    entry = _CONVERTERS.get(key)
+    if entry is None or entry[0] is not fields:
+        entry = (fields, _find_converters(connection, fields))
+        _CONVERTERS[key] = entry
+    return entry[1]
+
+
+def _find_converters(
     connection: BaseDatabaseWrapper, fields: list[models.Field[Any, Any]]
 ) -> list[tuple[models.Field[Any, Any], Any, list[Any]]]:
     found = []

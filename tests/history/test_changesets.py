@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import importlib
+import uuid
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.apps import apps
 from django.db import transaction
+from django.utils import timezone
 
-from history.changesets import changeset_scope
+from history.changesets import _insert_ignoring_conflicts, changeset_scope
 from history.models import Changeset
 from history.selectors import changeset_versions, tracked_models
 from history.tracking import history_model_for
@@ -172,6 +174,39 @@ def test_a_committed_changeset_is_not_written_twice() -> None:
     assert Changeset.objects.filter(id=changeset_id).count() == 1
     assert first.versions.get().history_changeset_id == changeset_id
     assert orphan_versions() == 0
+
+
+def test_a_changesets_row_goes_in_once_its_values_prepared_by_their_fields() -> None:
+    """The row is written by one INSERT that ignores a row of the same id (a
+    rolled-back writer's row may be there again): the first values stay, and
+    each value is stored as its field stores it (an IPv6 address compressed,
+    a UUID key on either database)."""
+    moment = timezone.now()
+    row = Changeset(
+        id=uuid.uuid4(),
+        history_date=moment,
+        history_user_pk=7,
+        history_username="ann",
+        history_change_reason=None,
+        history_ip_address="2001:db8:0:0::1",
+        history_user_agent="agent",
+        history_request_id="r-1",
+    )
+    _insert_ignoring_conflicts(row, "default")
+    again = Changeset(id=row.id, history_date=moment, history_username="bob")
+    _insert_ignoring_conflicts(again, "default")
+
+    [stored] = Changeset.objects.filter(id=row.id)
+    assert (
+        stored.history_date,
+        stored.history_user_id,
+        stored.history_user_pk,
+        stored.history_username,
+        stored.history_change_reason,
+        stored.history_ip_address,
+        stored.history_user_agent,
+        stored.history_request_id,
+    ) == (moment, None, 7, "ann", None, "2001:db8::1", "agent", "r-1")
 
 
 def test_every_tracked_model_is_listed_by_label() -> None:
