@@ -375,6 +375,12 @@ def windowed_versions(
     short ones.
     """
     _check_models([model_label(queryset.model)], bounds)
+    if queryset.query.distinct:
+        # A filter across a relation may match a version more than once:
+        # each is numbered and counted once, by its id.
+        queryset = type(queryset)(
+            model=queryset.model, using=queryset._db, hints=queryset._hints
+        ).filter(pk__in=queryset.order_by().values("pk"))
     newest = [F(column.removeprefix("-")).desc() for column in NEWEST_FIRST]
     oldest = [F(column).asc() for column in OLDEST_FIRST]
     parent = [F(parent_field)]
@@ -433,7 +439,11 @@ class _ParentPages(ModelIterable):
     def __iter__(self) -> Any:
         queryset = self.queryset
         parents = _parents_named(queryset.query, self.parent_field)
-        if parents is None or connections[queryset.db].vendor != "postgresql":
+        if (
+            parents is None
+            or queryset.query.is_sliced
+            or connections[queryset.db].vendor != "postgresql"
+        ):
             yield from ModelIterable(queryset, self.chunked_fetch, self.chunk_size)
             return
         if not parents:
@@ -623,11 +633,11 @@ def windowed_page(versions: list[Any], *, bounds: Bounds) -> Page:
         versions = versions[len(versions) - bounds.last :]
     else:
         has_previous = bounds.last is not None and in_range > bounds.last
-    # With one cursor, the versions out of range all lie beyond it; they tell
-    # the flag that `first` or `last` does not (Relay's HasPreviousPage and
-    # HasNextPage).
+    # With one cursor, the versions out of range all lie beyond it: they tell
+    # the flag on the cursor's side, as a single object's page does when it
+    # reads from that cursor (`Bounds.page`).
     beyond = total > in_range and (bounds.after is None) != (bounds.before is None)
-    if bounds.after is not None and bounds.last is None:
+    if bounds.after is not None and not bounds.backwards:
         has_previous = has_previous or beyond
     elif beyond and bounds.before is not None and bounds.first is None:
         has_next = True

@@ -368,6 +368,9 @@ PAGE_SHAPES = [
     {"first": 2, "before": "c"},
     {"last": 2, "after": "c"},
     {"first": 3, "last": 1, "after": "c"},
+    {"first": 1, "last": 3, "after": "c"},
+    {"first": 2, "last": 5, "after": "c"},
+    {"first": 0, "last": 1, "after": "c"},
     {"first": 5, "after": "d", "before": "c"},
     {"last": 1, "after": "d", "before": "c"},
     {"first": 2, "filters": {"historyType": "UPDATED"}},
@@ -418,6 +421,57 @@ def test_each_nested_page_is_the_products_own_page(gql, editor, shape):
     sizes = {len(page["edges"]) for page in pages.values()}
     size = shape.get("last", shape.get("first"))
     assert max(sizes) <= size
+
+
+@pytest.mark.parametrize(
+    "page_size", [{"first": 3}, {"first": 5}, {"first": 10}, {"last": 3}]
+)
+def test_a_distinct_filter_across_tags_pages_and_counts_each_version_once(
+    gql, editor, page_size
+):
+    """`tag: a OR tag: b` joins a version once per matching tag; with
+    `DISTINCT: true` a nested page lists and counts each version once, as the
+    product's own page does."""
+    products = []
+    for name in ("Tagged", "Other"):
+        product = product_create(
+            data={"name": name, "price": Decimal("1.00"), "tags": ["a", "b"]},
+            actor=editor,
+        )
+        for quantity in range(1, 5):
+            product_update(pk=product.pk, data={"quantity": quantity}, actor=editor)
+        products.append(product)
+    variables = {
+        **page_size,
+        "filters": {"tag": "a", "OR": {"tag": "b"}, "DISTINCT": True},
+    }
+    nested = gql(NESTED_PAGES, variables, user=editor)
+    assert "errors" not in nested, nested["errors"]
+    pages = {
+        edge["node"]["id"]: edge["node"]["history"]
+        for edge in nested["data"]["products"]["edges"]
+    }
+    for product in products:
+        own = gql(
+            OWN_PAGE, {"id": gid("Product", product.pk), **variables}, user=editor
+        )
+        assert "errors" not in own, own["errors"]
+        page = pages[gid("Product", product.pk)]
+        assert page == own["data"]["product"]["history"]
+        assert page["totalCount"] == 5
+        ids = [edge["node"]["historyId"] for edge in page["edges"]]
+        assert len(ids) == len(set(ids)) == min(5, *page_size.values())
+
+
+def test_a_slice_of_the_parents_pages_is_kept(editor):
+    products = catalog(editor, products=2, updates=2)
+    pages = paging.windowed_versions(
+        HistoricalProduct.objects.all(),
+        parent_field="history_relation_id",
+        bounds=paging.Bounds(first=2),
+    ).filter(history_relation__in=products)
+    assert len(list(pages.all())) >= 4
+    assert len(list(pages.all()[:1])) == 1
 
 
 @pytest.mark.skipif(
