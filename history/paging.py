@@ -378,8 +378,9 @@ def windowed_versions(
     if queryset.query.distinct:
         # A filter across a relation may match a version more than once:
         # each is numbered and counted once, by its id.
+        joined: Any = queryset
         queryset = type(queryset)(
-            model=queryset.model, using=queryset._db, hints=queryset._hints
+            model=queryset.model, using=joined._db, hints=joined._hints
         ).filter(pk__in=queryset.order_by().values("pk"))
     newest = [F(column.removeprefix("-")).desc() for column in NEWEST_FIRST]
     oldest = [F(column).asc() for column in OLDEST_FIRST]
