@@ -65,25 +65,7 @@ def _column(model_field: Any) -> str:
     return cast(str, model_field.column)
 
 
-# The converters of each list of fields of a plan, by database alias and the
-# list's id; the list is kept with them, so its id is not reused while they are.
-_CONVERTERS: dict[tuple[str, int], tuple[list[Any], list[Any]]] = {}
-
-
 def _converters(
-    connection: BaseDatabaseWrapper, fields: list[models.Field[Any, Any]]
-) -> list[tuple[models.Field[Any, Any], Any, list[Any]]]:
-    """Each field's column and the functions its database value goes through
-    (as a queryset's compiler finds them), found once per plan."""
-    key = (connection.alias, id(fields))
-    entry = _CONVERTERS.get(key)
-    if entry is None or entry[0] is not fields:
-        entry = (fields, _find_converters(connection, fields))
-        _CONVERTERS[key] = entry
-    return entry[1]
-
-
-def _find_converters(
     connection: BaseDatabaseWrapper, fields: list[models.Field[Any, Any]]
 ) -> list[tuple[models.Field[Any, Any], Any, list[Any]]]:
     found = []
@@ -118,7 +100,10 @@ class _Plan:
     sql: str
     own: list[models.Field[Any, Any]]
     versions: list[models.Field[Any, Any]]
-    foreign: list[tuple[models.ForeignKey[Any, Any], list[models.Field[Any, Any]]]]
+    # Each foreign key's target fields, and their converters.
+    foreign: list[
+        tuple[models.ForeignKey[Any, Any], list[models.Field[Any, Any]], list[Any]]
+    ]
     many: list[
         tuple[
             models.ManyToManyField[Any, Any],
@@ -127,6 +112,10 @@ class _Plan:
         ]
     ]
     checks_fresh: bool
+    # The converters of `own` and `versions` (as a queryset's compiler finds
+    # them), found once with the plan.
+    own_converters: list[Any]
+    version_converters: list[Any]
 
 
 _plans: dict[tuple[str, type[models.Model]], _Plan] = {}
@@ -173,7 +162,9 @@ def _build_plan(connection: BaseDatabaseWrapper, model: type[models.Model]) -> _
                 f"{alias}.{qn(_column(fk.target_field))} = t.{qn(_column(fk))}"
             )
             columns += [f"{alias}.{qn(_column(f))}" for f in related_fields]
-            foreign.append((fk, related_fields))
+            foreign.append(
+                (fk, related_fields, _converters(connection, related_fields))
+            )
         elif is_m2m(tracked):
             m2m = cast("models.ManyToManyField[Any, Any]", tracked)
             through = cast(Any, m2m.remote_field).through
@@ -213,7 +204,16 @@ def _build_plan(connection: BaseDatabaseWrapper, model: type[models.Model]) -> _
         f"SELECT {', '.join(columns)} FROM {qn(model._meta.db_table)} t "
         f"{' '.join(joins)} WHERE {where}{lock}"
     )
-    return _Plan(sql, own, versions, foreign, many, checks_fresh=postgresql)
+    return _Plan(
+        sql,
+        own,
+        versions,
+        foreign,
+        many,
+        checks_fresh=postgresql,
+        own_converters=_converters(connection, own),
+        version_converters=_converters(connection, versions),
+    )
 
 
 def read_locked(model: type[models.Model], pk: Any) -> tuple[Any | None, Head | None]:
@@ -242,7 +242,7 @@ def read_locked(model: type[models.Model], pk: Any) -> tuple[Any | None, Head | 
     instance = model.from_db(
         using,
         [f.attname for f in plan.own],
-        _convert(connection, _converters(connection, plan.own), own),
+        _convert(connection, plan.own_converters, own),
     )
     version_values = _take(values, len(plan.versions))
     history_model = history_model_for(model)
@@ -251,12 +251,10 @@ def read_locked(model: type[models.Model], pk: Any) -> tuple[Any | None, Head | 
         previous = history_model.from_db(
             using,
             [f.attname for f in plan.versions],
-            _convert(
-                connection, _converters(connection, plan.versions), version_values
-            ),
+            _convert(connection, plan.version_converters, version_values),
         )
     related: dict[str, Any] = {}
-    for fk, related_fields in plan.foreign:
+    for fk, related_fields, converters in plan.foreign:
         related_values = _take(values, len(related_fields))
         target_model = fk.related_model
         related[fk.name] = (
@@ -266,9 +264,7 @@ def read_locked(model: type[models.Model], pk: Any) -> tuple[Any | None, Head | 
             else target_model.from_db(
                 using,
                 [f.attname for f in related_fields],
-                _convert(
-                    connection, _converters(connection, related_fields), related_values
-                ),
+                _convert(connection, converters, related_values),
             )
         )
     for m2m, through_fields, target_fields in plan.many:
